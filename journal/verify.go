@@ -15,7 +15,7 @@ type RawRecord struct {
 	EntryBytes []byte // prev_hash || canonical(entry)
 	Hash       Hash   // the hash the backend stored beside the entry, if HasHash
 	HasHash    bool
-	TreeHashes []Hash // Merkle hashes the backend stored for this leaf, if any
+	TreeHashes []Hash // Merkle node hashes at levels 1.. the backend stored for this leaf (nil: none stored)
 }
 
 // VerifyError names the first entry that failed verification.
@@ -103,12 +103,12 @@ func (v *Verifier) Add(r RawRecord) error {
 	}
 	v.scratch = v.cr.Append(h, v.scratch[:0])
 	if r.TreeHashes != nil {
-		if len(r.TreeHashes) != len(v.scratch) {
-			return v.fail(r.Seq, "Merkle hashes: stored %d, expected %d", len(r.TreeHashes), len(v.scratch))
+		if len(r.TreeHashes) != len(v.scratch)-1 {
+			return v.fail(r.Seq, "Merkle hashes: stored %d, expected %d", len(r.TreeHashes), len(v.scratch)-1)
 		}
-		for i := range v.scratch {
-			if v.scratch[i] != r.TreeHashes[i] {
-				return v.fail(r.Seq, "Merkle hash at level %d mismatch: stored %s, recomputed %s", i, r.TreeHashes[i], v.scratch[i])
+		for i, h := range r.TreeHashes {
+			if v.scratch[i+1] != h {
+				return v.fail(r.Seq, "Merkle hash at level %d mismatch: stored %s, recomputed %s", i+1, h, v.scratch[i+1])
 			}
 		}
 	}

@@ -3,8 +3,10 @@ package badgerstore
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -104,14 +106,86 @@ func (s *Store) Checkpoint(ctx context.Context, stream string) (journal.SignedCh
 	return req.ckpt, nil
 }
 
+// The write path is a two-stage pipeline. The committer goroutine gathers
+// waiting requests into a group, assigns seqs, hashes and stages the writes
+// in Badger transactions committed asynchronously (so Badger writes one
+// chunk while the next is built), then hands the group to the syncer. The
+// syncer takes every group handed over so far, waits for their transactions,
+// calls DB.Sync once for all of them, and only then publishes the new heads
+// and answers the callers. While it syncs, the committer builds the next
+// group, so concurrent appenders share syncs.
+//
+// The committer owns the working state of every stream (seq, hash,
+// high-water, Merkle edge), which runs ahead of the published durable state
+// by at most the groups not yet synced. Any write or sync failure poisons the
+// store; reopening recovers exactly what reached the disk.
+
+// work is the committer's running state of one stream.
+type work struct {
+	st        *streamState // the published object (new streams: published after the first sync)
+	seq       uint64
+	hash      journal.Hash
+	highWater []byte
+	cr        *journal.CompactRange
+	ckptSize  uint64
+	ckptAt    time.Time
+	known     bool   // stream record written
+	committed uint64 // last seq handed to Badger in a committed transaction
+}
+
+// written is a group whose transactions are committed but not yet synced.
+type written struct {
+	reqs   []*request
+	heads  []headSnap
+	wait   *sync.WaitGroup
+	errs   *commitErrs
+	signed map[*streamState]journal.SignedCheckpoint
+}
+
+type headSnap struct {
+	st        *streamState
+	seq       uint64
+	hash      journal.Hash
+	highWater []byte
+	cr        *journal.CompactRange
+	ckptSize  uint64
+	ckptAt    time.Time
+}
+
+type commitErrs struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (c *commitErrs) set(err error) {
+	c.mu.Lock()
+	if c.err == nil {
+		c.err = err
+	}
+	c.mu.Unlock()
+}
+
+func (c *commitErrs) get() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
 func (s *Store) commitLoop() {
-	defer close(s.stopped)
+	synced := make(chan *written, 16)
+	syncerDone := make(chan struct{})
+	go s.syncLoop(synced, syncerDone)
+	defer func() {
+		close(synced)
+		<-syncerDone
+		close(s.stopped)
+	}()
 	for {
 		var first *request
 		select {
 		case first = <-s.reqs:
 		case <-s.stop:
-			s.drainAndFinish()
+			s.drainAndFinish(synced)
 			return
 		}
 		group := []*request{first}
@@ -126,103 +200,171 @@ func (s *Store) commitLoop() {
 				break gather
 			}
 		}
-		s.commitGroup(group)
+		s.writeGroup(group, synced)
 	}
 }
 
-// drainAndFinish commits what is queued, then signs final checkpoints.
-func (s *Store) drainAndFinish() {
+// drainAndFinish writes what is queued, then signs final checkpoints.
+func (s *Store) drainAndFinish(synced chan<- *written) {
 	for {
 		select {
 		case r := <-s.reqs:
-			s.commitGroup([]*request{r})
+			s.writeGroup([]*request{r}, synced)
 			continue
 		default:
 		}
 		break
 	}
-	s.mu.RLock()
-	var names []string
-	for name, st := range s.streams {
-		if st.ckptSize != st.seq {
-			names = append(names, name)
-		}
-	}
-	failed := s.failed
-	s.mu.RUnlock()
-	if failed != nil || s.signer == nil {
+	if s.signer == nil || s.poisoned() != nil {
 		return
 	}
-	for _, name := range names {
-		r := &request{stream: name, checkpoint: true, done: make(chan error, 1)}
-		s.commitGroup([]*request{r})
+	var reqs []*request
+	for name, w := range s.work {
+		if w.ckptSize != w.seq {
+			reqs = append(reqs, &request{stream: name, checkpoint: true, done: make(chan error, 1)})
+		}
+	}
+	if len(reqs) == 0 {
+		return
+	}
+	s.writeGroup(reqs, synced)
+	for _, r := range reqs {
 		if err := <-r.done; err != nil {
-			s.log.Warn("final checkpoint failed", "stream", name, "err", err)
+			s.log.Warn("final checkpoint failed", "stream", r.stream, "err", err)
 		}
 	}
 }
 
-// pending is the tentative state of one stream within a group.
-type pending struct {
-	st        *streamState // published state (read-only here)
-	isNew     bool
-	seq       uint64
-	hash      journal.Hash
-	highWater []byte
-	cr        *journal.CompactRange
-	positions []posSeq // positions written in this group, in order
-	producers map[prodKey]uint64
-	ckpt      *journal.SignedCheckpoint
-	dirty     bool
+func (s *Store) poisoned() error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.failed
+}
+
+func (s *Store) poison(err error) error {
+	err = fmt.Errorf("%w: %v", journal.ErrStoreFailed, err)
+	s.mu.Lock()
+	if s.failed == nil {
+		s.failed = err
+		s.log.Error("journal write failed; appends are refused until the store is reopened", "err", err)
+	}
+	err = s.failed
+	s.mu.Unlock()
+	return err
+}
+
+func (s *Store) syncLoop(in <-chan *written, done chan<- struct{}) {
+	defer close(done)
+	for w := range in {
+		batch := []*written{w}
+	more:
+		for {
+			select {
+			case x, ok := <-in:
+				if !ok {
+					break more
+				}
+				batch = append(batch, x)
+			default:
+				break more
+			}
+		}
+		var err error
+		for _, b := range batch {
+			b.wait.Wait()
+			if e := b.errs.get(); e != nil && err == nil {
+				err = e
+			}
+		}
+		if err == nil {
+			if e := s.db.Sync(); e != nil {
+				err = fmt.Errorf("sync: %w", e)
+			}
+		}
+		if err != nil {
+			err = s.poison(err)
+		} else {
+			s.publish(batch)
+		}
+		for _, b := range batch {
+			for _, r := range b.reqs {
+				if r.done != nil {
+					r.done <- err
+				}
+			}
+		}
+	}
+}
+
+func (s *Store) publish(batch []*written) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range batch {
+		for _, h := range b.heads {
+			st := h.st
+			st.seq, st.hash, st.highWater, st.cr = h.seq, h.hash, h.highWater, h.cr
+			st.ckptSize, st.ckptAt = h.ckptSize, h.ckptAt
+			if _, ok := s.streams[st.name]; !ok && st.seq > 0 {
+				s.streams[st.name] = st
+			}
+		}
+	}
+	close(s.notify)
+	s.notify = make(chan struct{})
 }
 
 // requestError fails one request without failing its group.
 type requestError struct{ error }
-
-type posSeq struct {
-	pos []byte
-	seq uint64
-}
 
 type prodKey struct {
 	id  string
 	seq uint64
 }
 
-// group builds the transactions of one commit group.
+// group stages one group's writes.
 type group struct {
 	s       *Store
 	now     time.Time
 	txn     *badger.Txn
-	txns    int
 	size    int
 	count   int
-	streams map[string]*pending
-	order   []*pending
-	buf     []byte
-	tree    []journal.Hash
+	touched []*work
+	dirty   map[*work]bool
+	ckpts   map[*work]*journal.SignedCheckpoint
+	wait    sync.WaitGroup
+	errs    commitErrs
+	// positions and producers staged in this group, for in-group dedup
+	positions map[*work][]posSeq
+	producers map[*work]map[prodKey]uint64
+	buf       []byte
+	tree      []journal.Hash
 }
 
-const maxTxnBytes = 4 << 20
+type posSeq struct {
+	pos []byte
+	seq uint64
+}
 
-func (s *Store) commitGroup(reqs []*request) {
-	s.mu.RLock()
-	failed := s.failed
-	s.mu.RUnlock()
-	if failed != nil {
+const (
+	maxTxnBytes  = 4 << 20
+	chunkEntries = 256
+)
+
+func (s *Store) writeGroup(reqs []*request, synced chan<- *written) {
+	if err := s.poisoned(); err != nil {
 		for _, r := range reqs {
-			r.done <- failed
+			r.done <- err
 		}
 		return
 	}
-	g := &group{s: s, now: time.Now().UTC(), streams: map[string]*pending{}}
+	g := &group{s: s, now: time.Now().UTC(), dirty: map[*work]bool{}, ckpts: map[*work]*journal.SignedCheckpoint{},
+		positions: map[*work][]posSeq{}, producers: map[*work]map[prodKey]uint64{}}
 	g.txn = s.db.NewTransaction(true)
 	var err error
 	for _, r := range reqs {
 		if err = g.apply(r); err != nil {
 			var re requestError
 			if errors.As(err, &re) {
-				// A bad request fails alone; nothing of it was staged.
 				r.done <- re.error
 				r.done = nil
 				err = nil
@@ -233,14 +375,12 @@ func (s *Store) commitGroup(reqs []*request) {
 	}
 	if err == nil {
 		err = g.finish()
+	} else {
+		g.txn.Discard()
 	}
 	if err != nil {
-		g.txn.Discard()
-		err = fmt.Errorf("%w: %v", journal.ErrStoreFailed, err)
-		s.mu.Lock()
-		s.failed = err
-		s.mu.Unlock()
-		s.log.Error("journal write failed; appends are refused until the store is reopened", "err", err)
+		err = s.poison(err)
+		g.wait.Wait()
 		for _, r := range reqs {
 			if r.done != nil {
 				r.done <- err
@@ -248,37 +388,29 @@ func (s *Store) commitGroup(reqs []*request) {
 		}
 		return
 	}
-	s.publish(g)
-	for _, r := range reqs {
-		if r.done != nil {
-			r.done <- nil
-		}
+	w := &written{reqs: reqs, wait: &g.wait, errs: &g.errs}
+	for _, wk := range g.touched {
+		w.heads = append(w.heads, headSnap{st: wk.st, seq: wk.seq, hash: wk.hash, highWater: wk.highWater, cr: wk.cr.Clone(), ckptSize: wk.ckptSize, ckptAt: wk.ckptAt})
 	}
+	synced <- w
 }
 
-func (g *group) stream(name string) *pending {
-	if p, ok := g.streams[name]; ok {
-		return p
-	}
-	g.s.mu.RLock()
-	st, ok := g.s.streams[name]
-	g.s.mu.RUnlock()
-	p := &pending{producers: map[prodKey]uint64{}}
-	if ok {
-		p.st, p.seq, p.hash, p.highWater, p.cr = st, st.seq, st.hash, st.highWater, st.cr.Clone()
-	} else {
-		p.isNew = true
-		p.st = &streamState{id: g.s.nextID, name: name, cr: &journal.CompactRange{}}
+func (g *group) stream(name string) *work {
+	w, ok := g.s.work[name]
+	if !ok {
+		w = &work{st: &streamState{id: g.s.nextID, name: name, cr: &journal.CompactRange{}}, cr: &journal.CompactRange{}}
 		g.s.nextID++
-		p.cr = &journal.CompactRange{}
+		g.s.work[name] = w
 	}
-	g.streams[name] = p
-	g.order = append(g.order, p)
-	return p
+	if _, seen := g.dirty[w]; !seen {
+		g.dirty[w] = false
+		g.touched = append(g.touched, w)
+	}
+	return w
 }
 
 func (g *group) set(k, v []byte) error {
-	if g.size+len(k)+len(v) > maxTxnBytes && g.count > 0 {
+	if (g.size+len(k)+len(v) > maxTxnBytes || g.count >= chunkEntries) && g.count > 0 {
 		if err := g.cut(); err != nil {
 			return err
 		}
@@ -291,39 +423,51 @@ func (g *group) set(k, v []byte) error {
 	return nil
 }
 
-// cut commits the current transaction with the heads it implies, so every
-// transaction leaves the journal consistent, and opens the next one.
+// cut commits the current transaction asynchronously, with the heads it
+// implies so that every transaction leaves the journal consistent, and opens
+// the next one. Badger applies transactions in commit order.
 func (g *group) cut() error {
 	if err := g.writeHeads(); err != nil {
 		return err
 	}
-	if err := g.txn.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	g.txns++
+	g.commitAsync()
 	g.txn = g.s.db.NewTransaction(true)
 	g.size, g.count = 0, 0
 	return nil
 }
 
+func (g *group) commitAsync() {
+	for _, w := range g.touched {
+		w.committed = w.seq
+	}
+	g.wait.Add(1)
+	g.s.commits.Add(1)
+	g.txn.CommitWith(func(err error) {
+		if err != nil {
+			g.errs.set(fmt.Errorf("commit: %w", err))
+		}
+		g.wait.Done()
+		g.s.commits.Done()
+	})
+}
+
 func (g *group) writeHeads() error {
-	for _, p := range g.order {
-		if !p.dirty {
+	for _, w := range g.touched {
+		if !g.dirty[w] {
 			continue
 		}
-		p.dirty = false
-		if p.isNew {
-			id := make([]byte, 4)
-			id[0], id[1], id[2], id[3] = byte(p.st.id>>24), byte(p.st.id>>16), byte(p.st.id>>8), byte(p.st.id)
-			if err := g.txn.Set(streamKey(p.st.name), id); err != nil {
+		g.dirty[w] = false
+		if !w.known {
+			if err := g.txn.Set(streamKey(w.st.name), binary.BigEndian.AppendUint32(nil, w.st.id)); err != nil {
 				return fmt.Errorf("stage stream record: %w", err)
 			}
+			w.known = true
 		}
-		if err := g.txn.Set(idKey(prefixHead, p.st.id), encodeHead(headValue{seq: p.seq, hash: p.hash, highWater: p.highWater})); err != nil {
+		if err := g.txn.Set(idKey(prefixHead, w.st.id), encodeHead(headValue{seq: w.seq, hash: w.hash, highWater: w.highWater})); err != nil {
 			return fmt.Errorf("stage head: %w", err)
 		}
-		if p.ckpt != nil {
-			if err := g.txn.Set(idKey(prefixCheckpoint, p.st.id), p.ckpt.Note); err != nil {
+		if c := g.ckpts[w]; c != nil {
+			if err := g.txn.Set(idKey(prefixCheckpoint, w.st.id), c.Note); err != nil {
 				return fmt.Errorf("stage checkpoint: %w", err)
 			}
 		}
@@ -332,70 +476,67 @@ func (g *group) writeHeads() error {
 }
 
 func (g *group) finish() error {
-	for _, p := range g.order {
-		if p.seq == 0 && !p.dirty {
-			continue
-		}
-		if p.ckpt == nil && p.seq > p.st.ckptSize && g.now.Sub(p.st.ckptAt) >= g.s.cfg.CheckpointInterval {
-			if err := g.sign(p); err != nil {
+	for _, w := range g.touched {
+		if w.seq > w.ckptSize && g.ckpts[w] == nil && g.now.Sub(w.ckptAt) >= g.s.cfg.CheckpointInterval {
+			if err := g.sign(w); err != nil {
 				return err
 			}
 		}
 	}
 	if err := g.writeHeads(); err != nil {
+		g.txn.Discard()
 		return err
 	}
-	if err := g.txn.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	if err := g.s.db.Sync(); err != nil {
-		return fmt.Errorf("sync: %w", err)
-	}
+	g.commitAsync()
 	return nil
 }
 
-func (g *group) sign(p *pending) error {
+func (g *group) sign(w *work) error {
 	if g.s.signer == nil {
 		return nil
 	}
-	c := journal.Checkpoint{Origin: journal.Origin(g.s.cfg.LogName, p.st.name), Size: p.seq, Root: p.cr.Root()}
+	c := journal.Checkpoint{Origin: journal.Origin(g.s.cfg.LogName, w.st.name), Size: w.seq, Root: w.cr.Root()}
 	sc, err := journal.SignCheckpoint(c, g.s.signer)
 	if err != nil {
 		return err
 	}
-	p.ckpt = &sc
-	p.dirty = true
+	g.ckpts[w] = &sc
+	w.ckptSize, w.ckptAt = sc.Size, g.now
+	g.dirty[w] = true
 	return nil
 }
 
 func (g *group) apply(r *request) error {
-	p := g.stream(r.stream)
 	if r.checkpoint {
-		if p.isNew {
+		w, ok := g.s.work[r.stream]
+		if !ok || w.seq == 0 {
 			return requestError{fmt.Errorf("%w: %q", journal.ErrUnknownStream, r.stream)}
-		}
-		if p.st.ckptSize == p.seq && p.ckpt == nil {
-			sc, err := g.s.latestCheckpoint(p.st)
-			if err == nil {
-				r.ckpt = sc
-				return nil
-			}
 		}
 		if g.s.signer == nil {
 			return requestError{fmt.Errorf("%w: this store has no signing key", journal.ErrNoCheckpoint)}
 		}
-		if p.ckpt == nil || p.ckpt.Size != p.seq {
-			if err := g.sign(p); err != nil {
-				return err
+		g.stream(r.stream)
+		if c := g.ckpts[w]; c != nil && c.Size == w.seq {
+			r.ckpt = *c
+			return nil
+		}
+		if w.ckptSize == w.seq {
+			if sc, err := g.s.latestCheckpoint(w.st); err == nil && sc.Size == w.seq {
+				r.ckpt = sc
+				return nil
 			}
 		}
-		r.ckpt = *p.ckpt
+		if err := g.sign(w); err != nil {
+			return err
+		}
+		r.ckpt = *g.ckpts[w]
 		return nil
 	}
+	w := g.stream(r.stream)
 	r.results = make([]journal.AppendResult, len(r.entries))
 	for i := range r.entries {
 		e := &r.entries[i]
-		dup, seq, err := g.duplicate(p, e)
+		dup, seq, err := g.duplicate(w, e)
 		if err != nil {
 			return err
 		}
@@ -403,78 +544,66 @@ func (g *group) apply(r *request) error {
 			r.results[i] = journal.AppendResult{Seq: seq, Duplicate: true}
 			continue
 		}
-		p.seq++
-		e.Stream, e.Seq, e.PrevHash, e.RecordedAt = r.stream, p.seq, p.hash, g.now
+		w.seq++
+		e.Stream, e.Seq, e.PrevHash, e.RecordedAt = r.stream, w.seq, w.hash, g.now
 		g.buf, err = journal.AppendEntryBytes(g.buf[:0], e)
 		if err != nil {
 			return err
 		}
 		h := journal.HashEntryBytes(g.buf)
-		g.tree = p.cr.Append(h, g.tree[:0])
-		rec := encodeRecord(make([]byte, 0, 42+32*len(g.tree)+len(g.buf)), g.now, h, g.tree, g.buf)
-		if err := g.set(entryKey(p.st.id, p.seq), rec); err != nil {
+		g.tree = w.cr.Append(h, g.tree[:0])
+		rec := encodeRecord(make([]byte, 0, recordHeader+32*len(g.tree)+len(g.buf)), g.now, g.tree[1:], g.buf)
+		if err := g.set(entryKey(w.st.id, w.seq), rec); err != nil {
 			return err
 		}
-		p.hash = h
-		p.dirty = true
+		w.hash = h
+		g.dirty[w] = true
 		if len(e.SourcePosition) > 0 {
-			p.highWater = append([]byte(nil), e.SourcePosition...)
-			p.positions = append(p.positions, posSeq{pos: p.highWater, seq: p.seq})
+			w.highWater = append([]byte(nil), e.SourcePosition...)
+			g.positions[w] = append(g.positions[w], posSeq{pos: w.highWater, seq: w.seq})
 		}
 		if e.ProducerID != "" {
-			p.producers[prodKey{e.ProducerID, e.ProducerSeq}] = p.seq
-			if err := g.set(producerKey(p.st.id, e.ProducerID, e.ProducerSeq), be64(p.seq)); err != nil {
+			m := g.producers[w]
+			if m == nil {
+				m = map[prodKey]uint64{}
+				g.producers[w] = m
+			}
+			m[prodKey{e.ProducerID, e.ProducerSeq}] = w.seq
+			if err := g.set(producerKey(w.st.id, e.ProducerID, e.ProducerSeq), be64(w.seq)); err != nil {
 				return err
 			}
-			g.s.noteProducer(p.st.id, e.ProducerID, e.ProducerSeq)
+			g.s.noteProducer(w.st.id, e.ProducerID, e.ProducerSeq)
 		}
-		r.results[i] = journal.AppendResult{Seq: p.seq}
+		r.results[i] = journal.AppendResult{Seq: w.seq}
 	}
 	return nil
 }
 
 // duplicate applies the two dedup rules to e.
-func (g *group) duplicate(p *pending, e *journal.Entry) (bool, uint64, error) {
-	if len(e.SourcePosition) > 0 && p.highWater != nil && bytes.Compare(e.SourcePosition, p.highWater) <= 0 {
-		seq, err := g.s.findPosition(p, e.SourcePosition)
+func (g *group) duplicate(w *work, e *journal.Entry) (bool, uint64, error) {
+	if len(e.SourcePosition) > 0 && w.highWater != nil && bytes.Compare(e.SourcePosition, w.highWater) <= 0 {
+		seq, err := g.s.findPosition(w, g.positions[w], e.SourcePosition)
 		return true, seq, err
 	}
 	if e.ProducerID != "" {
-		if seq, ok := p.producers[prodKey{e.ProducerID, e.ProducerSeq}]; ok {
+		if seq, ok := g.producers[w][prodKey{e.ProducerID, e.ProducerSeq}]; ok {
 			return true, seq, nil
 		}
-		if p.isNew {
-			return false, 0, nil
-		}
-		max, err := g.s.producerMax(p.st.id, e.ProducerID)
+		max, err := g.s.producerMax(w.st.id, e.ProducerID)
 		if err != nil {
 			return false, 0, err
 		}
 		if max == nil || e.ProducerSeq > *max {
 			return false, 0, nil
 		}
-		seq, found, err := g.s.producerSeq(p.st.id, e.ProducerID, e.ProducerSeq)
+		// Producer keys of earlier transactions may still be on their way
+		// into Badger; wait for them (this path runs only for retries).
+		g.s.commits.Wait()
+		seq, found, err := g.s.producerSeq(w.st.id, e.ProducerID, e.ProducerSeq)
 		if err != nil || !found {
 			return false, 0, err
 		}
 		return true, seq, nil
 	}
 	return false, 0, nil
-}
-
-func (s *Store) publish(g *group) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, p := range g.order {
-		st := p.st
-		st.seq, st.hash, st.highWater, st.cr = p.seq, p.hash, p.highWater, p.cr
-		if p.ckpt != nil {
-			st.ckptSize, st.ckptAt = p.ckpt.Size, g.now
-		}
-		if p.isNew && p.seq > 0 {
-			s.streams[st.name] = st
-		}
-	}
-	close(s.notify)
-	s.notify = make(chan struct{})
 }

@@ -27,6 +27,10 @@ type Config struct {
 	LogName string
 	// CheckpointInterval is the most time between automatically signed checkpoints while appending.
 	CheckpointInterval time.Duration
+	// ValueThreshold is Badger's value-log threshold: records at least this
+	// large go to the append-only value log and only a pointer goes through
+	// the LSM tree. A journal never deletes, so the value log suits it.
+	ValueThreshold int64
 	// MaxGroupEntries bounds the entries committed under one sync.
 	MaxGroupEntries int
 	// MaxEntryBytes bounds one entry's encoded size.
@@ -42,6 +46,7 @@ func DefaultConfig(dir string) Config {
 		KeyRotation:        10 * 24 * time.Hour,
 		LogName:            "cairn",
 		CheckpointInterval: time.Second,
+		ValueThreshold:     128,
 		MaxGroupEntries:    20000,
 		MaxEntryBytes:      64 << 20,
 	}
@@ -60,6 +65,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("badgerstore config: log name is empty")
 	case c.CheckpointInterval <= 0:
 		return fmt.Errorf("badgerstore config: checkpoint interval %v must be positive", c.CheckpointInterval)
+	case c.ValueThreshold < 1 || c.ValueThreshold > 1<<20:
+		return fmt.Errorf("badgerstore config: value threshold %d must be between 1 and 1 MiB", c.ValueThreshold)
 	case c.MaxGroupEntries < 1:
 		return fmt.Errorf("badgerstore config: max group entries %d must be at least 1", c.MaxGroupEntries)
 	case c.MaxEntryBytes < 1024:

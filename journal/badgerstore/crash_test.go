@@ -212,8 +212,8 @@ func TestTamperedEntryIsReportedBySeq(t *testing.T) {
 		off  func(v []byte) int
 	}{
 		{"payload byte", func(v []byte) int { return len(v) - 6 }},
-		{"stored Merkle hash", func(v []byte) int { return 42 + 5 }},
-		{"stored entry hash", func(v []byte) int { return 9 + 1 }},
+		{"stored Merkle hash", func(v []byte) int { return recordHeader + 5 }},
+		{"prev_hash", func(v []byte) int { return recordHeader + 32*int(v[9]) + 3 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			work := t.TempDir()

@@ -87,14 +87,15 @@ func decodeHead(b []byte) (headValue, error) {
 
 // encodeRecord lays out a stored entry:
 //
-//	u8 format (1) | i64 recorded_at unix nanos | [32] entry hash |
-//	u8 n | n x [32] Merkle hashes completed by this leaf | entry bytes
+//	u8 format (1) | i64 recorded_at unix nanos | u8 n |
+//	n x [32] Merkle node hashes at levels 1..n completed by this leaf | entry bytes
 //
-// Entry bytes are prev_hash || canonical(entry); the hash covers exactly them.
-func encodeRecord(dst []byte, recordedAt time.Time, hash journal.Hash, tree []journal.Hash, entryBytes []byte) []byte {
+// Entry bytes are prev_hash || canonical(entry). The entry hash and the leaf
+// hash (level 0) are not stored: both are recomputed from the entry bytes,
+// which keeps the record small (the disk is the bottleneck of appends).
+func encodeRecord(dst []byte, recordedAt time.Time, tree []journal.Hash, entryBytes []byte) []byte {
 	dst = append(dst, recordFormat)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(recordedAt.UnixNano()))
-	dst = append(dst, hash[:]...)
 	dst = append(dst, byte(len(tree)))
 	for _, h := range tree {
 		dst = append(dst, h[:]...)
@@ -102,42 +103,39 @@ func encodeRecord(dst []byte, recordedAt time.Time, hash journal.Hash, tree []jo
 	return append(dst, entryBytes...)
 }
 
+const recordHeader = 1 + 8 + 1
+
 type rawRecord struct {
 	recordedAt time.Time
-	hash       journal.Hash
-	tree       []byte // n x 32
+	tree       []byte // n x 32: levels 1..n
 	entry      []byte
 }
 
 func decodeRecord(b []byte) (rawRecord, error) {
 	var r rawRecord
-	if len(b) < 1+8+32+1 || b[0] != recordFormat {
+	if len(b) < recordHeader || b[0] != recordFormat {
 		return r, fmt.Errorf("%w: record header (%d bytes)", journal.ErrCorrupt, len(b))
 	}
 	r.recordedAt = time.Unix(0, int64(binary.BigEndian.Uint64(b[1:]))).UTC()
-	copy(r.hash[:], b[9:41])
-	n := int(b[41])
-	if len(b) < 42+32*n {
+	n := int(b[9])
+	if len(b) < recordHeader+32*n {
 		return r, fmt.Errorf("%w: record Merkle hashes truncated", journal.ErrCorrupt)
 	}
-	r.tree = b[42 : 42+32*n]
-	r.entry = b[42+32*n:]
+	r.tree = b[recordHeader : recordHeader+32*n]
+	r.entry = b[recordHeader+32*n:]
 	return r, nil
 }
 
+// treeHash returns the stored node hash at level (>= 1), or computes the
+// leaf hash for level 0.
 func (r rawRecord) treeHash(level int) (journal.Hash, bool) {
 	var h journal.Hash
-	if (level+1)*32 > len(r.tree) {
+	if level == 0 {
+		return journal.LeafHash(journal.HashEntryBytes(r.entry)), true
+	}
+	if level*32 > len(r.tree) {
 		return h, false
 	}
-	copy(h[:], r.tree[level*32:])
+	copy(h[:], r.tree[(level-1)*32:])
 	return h, true
-}
-
-func (r rawRecord) treeHashes() []journal.Hash {
-	out := make([]journal.Hash, len(r.tree)/32)
-	for i := range out {
-		copy(out[i][:], r.tree[i*32:])
-	}
-	return out
 }

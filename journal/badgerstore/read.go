@@ -42,7 +42,7 @@ func (s *Store) Read(ctx context.Context, stream string, from uint64, limit int)
 			return fmt.Errorf("stream %s seq %d: %w", stream, seq, err)
 		}
 		e.RecordedAt = r.recordedAt
-		out = append(out, journal.Record{Entry: e, Hash: r.hash})
+		out = append(out, journal.Record{Entry: e, Hash: journal.HashEntryBytes(r.entry)})
 		return nil
 	})
 	return out, err
@@ -68,7 +68,7 @@ func (s *Store) ScanRaw(ctx context.Context, stream string, from uint64, fn func
 		for i := 0; i+32 <= len(r.tree); i += 32 {
 			tree = append(tree, journal.Hash(r.tree[i:i+32]))
 		}
-		return fn(journal.RawRecord{Seq: seq, EntryBytes: r.entry, Hash: r.hash, HasHash: true, TreeHashes: tree})
+		return fn(journal.RawRecord{Seq: seq, EntryBytes: r.entry, TreeHashes: tree})
 	})
 }
 
@@ -129,20 +129,21 @@ func (s *Store) getRecord(txn *badger.Txn, id uint32, seq uint64, fn func(rawRec
 // searching this group's staged entries and then the durable journal by
 // binary search (positions rise with seq). It returns 0 when pos falls below
 // the high-water mark but no entry carries it exactly.
-func (s *Store) findPosition(p *pending, pos []byte) (uint64, error) {
-	if n := len(p.positions); n > 0 && bytes.Compare(pos, p.positions[0].pos) >= 0 {
-		i := sort.Search(n, func(i int) bool { return bytes.Compare(p.positions[i].pos, pos) >= 0 })
-		if i < n && bytes.Equal(p.positions[i].pos, pos) {
-			return p.positions[i].seq, nil
+func (s *Store) findPosition(w *work, staged []posSeq, pos []byte) (uint64, error) {
+	if n := len(staged); n > 0 && bytes.Compare(pos, staged[0].pos) >= 0 {
+		i := sort.Search(n, func(i int) bool { return bytes.Compare(staged[i].pos, pos) >= 0 })
+		if i < n && bytes.Equal(staged[i].pos, pos) {
+			return staged[i].seq, nil
 		}
 		return 0, nil
 	}
+	s.commits.Wait() // every earlier transaction is in Badger from here on
 	var found uint64
 	err := s.db.View(func(txn *badger.Txn) error {
-		lo, hi := uint64(1), p.st.seq
+		lo, hi := uint64(1), w.committed
 		for lo <= hi {
 			mid := lo + (hi-lo)/2
-			seq, mpos, err := s.positionFrom(txn, p.st.id, mid, hi)
+			seq, mpos, err := s.positionFrom(txn, w.st.id, mid, hi)
 			if err != nil {
 				return err
 			}
@@ -346,7 +347,7 @@ func (s *Store) InclusionProof(ctx context.Context, stream string, seq, treeSize
 	var p journal.InclusionProof
 	err = s.db.View(func(txn *badger.Txn) error {
 		var eh journal.Hash
-		if err := s.getRecord(txn, st.id, seq, func(r rawRecord) error { eh = r.hash; return nil }); err != nil {
+		if err := s.getRecord(txn, st.id, seq, func(r rawRecord) error { eh = journal.HashEntryBytes(r.entry); return nil }); err != nil {
 			return err
 		}
 		var err error

@@ -45,6 +45,8 @@ type Store struct {
 	closed  bool
 
 	// committer-only
+	work      map[string]*work
+	commits   sync.WaitGroup // transactions committed asynchronously and not yet applied
 	nextID    uint32
 	producers map[uint32]map[string]uint64 // highest producer_seq seen, loaded lazily
 }
@@ -94,6 +96,7 @@ func Open(cfg Config) (*Store, error) {
 		WithDetectConflicts(false).
 		WithNumVersionsToKeep(1).
 		WithMetricsEnabled(false).
+		WithValueThreshold(cfg.ValueThreshold).
 		WithReadOnly(cfg.ReadOnly)
 	if len(cfg.EncryptionKey) > 0 {
 		opts = opts.WithEncryptionKey(cfg.EncryptionKey).
@@ -108,7 +111,7 @@ func Open(cfg Config) (*Store, error) {
 		cfg: cfg, db: db, log: log,
 		reqs: make(chan *request, 1024), stop: make(chan struct{}), stopped: make(chan struct{}),
 		streams: map[string]*streamState{}, notify: make(chan struct{}),
-		producers: map[uint32]map[string]uint64{},
+		producers: map[uint32]map[string]uint64{}, work: map[string]*work{},
 	}
 	if err := s.loadSigner(); err != nil {
 		db.Close()
@@ -242,6 +245,8 @@ func (s *Store) loadStreams() error {
 				return err
 			}
 			s.streams[name] = st
+			s.work[name] = &work{st: st, seq: st.seq, hash: st.hash, highWater: st.highWater, cr: st.cr.Clone(),
+				ckptSize: st.ckptSize, known: true, committed: st.seq}
 		}
 		if s.nextID == 0 {
 			s.nextID = 1

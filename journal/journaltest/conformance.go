@@ -1,5 +1,3 @@
-// Package journaltest holds the conformance suite every journal.Store backend
-// must pass. Backends call RunConformance from their own tests.
 package journaltest
 
 import (

@@ -1,0 +1,55 @@
+// Command loadtest runs Cairn's benchmarks, each against a reference measured
+// in the same run, and prints the rates and ratios (recorded in
+// docs/benchmarks.md).
+//
+//	go run ./loadtest journal [-entries N] [-verify-entries N] [-dir DIR]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: loadtest journal [flags]")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	var err error
+	switch os.Args[1] {
+	case "journal":
+		fs := flag.NewFlagSet("journal", flag.ExitOnError)
+		cfg := defaultJournalBench()
+		fs.IntVar(&cfg.Entries, "entries", cfg.Entries, "entries for the grouped append runs")
+		fs.IntVar(&cfg.VerifyEntries, "verify-entries", cfg.VerifyEntries, "entries in the journal that verify reads")
+		fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "concurrent single-entry appenders")
+		fs.DurationVar(&cfg.Window, "window", cfg.Window, "how long each single-entry run lasts")
+		fs.StringVar(&cfg.Dir, "dir", "", "scratch dir (default: a temp dir, removed after)")
+		profile := fs.String("cpuprofile", "", "write a CPU profile to this file")
+		_ = fs.Parse(os.Args[2:])
+		if *profile != "" {
+			f, ferr := os.Create(*profile)
+			if ferr != nil {
+				fmt.Fprintln(os.Stderr, "loadtest:", ferr)
+				os.Exit(1)
+			}
+			_ = pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+		err = runJournalBench(ctx, log, cfg, os.Stdout)
+	default:
+		err = fmt.Errorf("unknown benchmark %q (want: journal)", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		os.Exit(1)
+	}
+}
