@@ -43,6 +43,9 @@ func canonicalSize(en *Entry) int {
 	return n
 }
 
+// EncodedSize is the length of the entry bytes (prev_hash || canonical) of e.
+func EncodedSize(e *Entry) int { return HashSize + canonicalSize(e) }
+
 // commitTimeNanos maps CommitTime to the encoded integer: 0 for "none".
 func commitTimeNanos(t time.Time) int64 {
 	if t.IsZero() {

@@ -15,6 +15,7 @@ type RawRecord struct {
 	EntryBytes []byte // prev_hash || canonical(entry)
 	Hash       Hash   // the hash the backend stored beside the entry, if HasHash
 	HasHash    bool
+	HashPrefix []byte // a prefix of the entry hash the backend stored, if any
 	TreeHashes []Hash // Merkle node hashes at levels 1.. the backend stored for this leaf (nil: none stored)
 }
 
@@ -97,6 +98,9 @@ func (v *Verifier) Add(r RawRecord) error {
 	h := HashEntryBytes(b)
 	if r.HasHash && h != r.Hash {
 		return v.fail(r.Seq, "entry hash mismatch: stored %s, recomputed %s", r.Hash, h)
+	}
+	if len(r.HashPrefix) > 0 && !bytes.Equal(r.HashPrefix, h[:min(len(r.HashPrefix), HashSize)]) {
+		return v.fail(r.Seq, "entry bytes changed since append: recorded hash prefix %x, recomputed hash %s", r.HashPrefix, h)
 	}
 	if !bytes.Equal(b[:HashSize], v.prev[:]) {
 		return v.fail(r.Seq, "chain broken: prev_hash %x does not match the hash of seq %d (%s)", b[:HashSize], r.Seq-1, v.prev)

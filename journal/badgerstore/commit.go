@@ -409,12 +409,17 @@ func (g *group) stream(name string) *work {
 	return w
 }
 
-func (g *group) set(k, v []byte) error {
-	if (g.size+len(k)+len(v) > maxTxnBytes || g.count >= chunkEntries) && g.count > 0 {
-		if err := g.cut(); err != nil {
-			return err
-		}
+// room cuts the transaction before an entry whose writes (need bytes, keys
+// keys) would overflow it, so an entry, its producer key and the head that
+// counts it always share one transaction.
+func (g *group) room(need, keys int) error {
+	if (g.size+need > maxTxnBytes || g.count+keys > chunkEntries) && g.count > 0 {
+		return g.cut()
 	}
+	return nil
+}
+
+func (g *group) set(k, v []byte) error {
 	g.size += len(k) + len(v)
 	g.count++
 	if err := g.txn.Set(k, v); err != nil {
@@ -544,6 +549,13 @@ func (g *group) apply(r *request) error {
 			r.results[i] = journal.AppendResult{Seq: seq, Duplicate: true}
 			continue
 		}
+		need, keys := journal.EncodedSize(e)+recordHeader+8+32*64+13, 1
+		if e.ProducerID != "" {
+			need, keys = need+len(e.ProducerID)+23, 2
+		}
+		if err := g.room(need, keys); err != nil {
+			return err
+		}
 		w.seq++
 		e.Stream, e.Seq, e.PrevHash, e.RecordedAt = r.stream, w.seq, w.hash, g.now
 		g.buf, err = journal.AppendEntryBytes(g.buf[:0], e)
@@ -552,7 +564,7 @@ func (g *group) apply(r *request) error {
 		}
 		h := journal.HashEntryBytes(g.buf)
 		g.tree = w.cr.Append(h, g.tree[:0])
-		rec := encodeRecord(make([]byte, 0, recordHeader+32*len(g.tree)+len(g.buf)), g.now, g.tree[1:], g.buf)
+		rec := encodeRecord(make([]byte, 0, recordHeader+32*len(g.tree)+len(g.buf)), g.now, h, g.tree[1:], g.buf)
 		if err := g.set(entryKey(w.st.id, w.seq), rec); err != nil {
 			return err
 		}

@@ -209,18 +209,21 @@ func TestTamperedEntryIsReportedBySeq(t *testing.T) {
 	s.Close()
 	for _, tc := range []struct {
 		name string
+		seq  uint64
 		off  func(v []byte) int
 	}{
-		{"payload byte", func(v []byte) int { return len(v) - 6 }},
-		{"stored Merkle hash", func(v []byte) int { return recordHeader + 5 }},
-		{"prev_hash", func(v []byte) int { return recordHeader + 32*int(v[9]) + 3 }},
+		{"payload byte", 42, func(v []byte) int { return len(v) - 6 }},
+		{"payload byte of an odd seq", 41, func(v []byte) int { return len(v) - 6 }},
+		{"last entry", 100, func(v []byte) int { return len(v) - 6 }},
+		{"stored Merkle hash", 42, func(v []byte) int { return recordHeader + 5 }},
+		{"prev_hash", 42, func(v []byte) int { return recordHeader + 32*int(v[recordHeader-1]) + 3 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			work := t.TempDir()
 			if err := exec.Command("cp", "-a", dir+"/.", work).Run(); err != nil {
 				t.Fatal(err)
 			}
-			flipStoredByte(t, work, 1, 42, tc.off)
+			flipStoredByte(t, work, 1, tc.seq, tc.off)
 			s, err := Open(DefaultConfig(work))
 			if err != nil {
 				t.Fatal(err)
@@ -228,8 +231,8 @@ func TestTamperedEntryIsReportedBySeq(t *testing.T) {
 			defer s.Close()
 			_, err = journal.VerifyStream(context.Background(), s, "t", s.VerifierKey(), false, nil)
 			ve, ok := err.(*journal.VerifyError)
-			if !ok || ve.Seq != 42 || ve.Stream != "t" {
-				t.Fatalf("verify after flipping a byte of seq 42: %v", err)
+			if !ok || ve.Seq != tc.seq || ve.Stream != "t" {
+				t.Fatalf("verify after flipping a byte of seq %d: %v", tc.seq, err)
 			}
 		})
 	}

@@ -87,15 +87,18 @@ func decodeHead(b []byte) (headValue, error) {
 
 // encodeRecord lays out a stored entry:
 //
-//	u8 format (1) | i64 recorded_at unix nanos | u8 n |
-//	n x [32] Merkle node hashes at levels 1..n completed by this leaf | entry bytes
+//	u8 format (1) | i64 recorded_at unix nanos | [8] first 8 bytes of the entry hash |
+//	u8 n | n x [32] Merkle node hashes at levels 1..n completed by this leaf | entry bytes
 //
-// Entry bytes are prev_hash || canonical(entry). The entry hash and the leaf
-// hash (level 0) are not stored: both are recomputed from the entry bytes,
-// which keeps the record small (the disk is the bottleneck of appends).
-func encodeRecord(dst []byte, recordedAt time.Time, tree []journal.Hash, entryBytes []byte) []byte {
+// Entry bytes are prev_hash || canonical(entry). The full entry hash and the
+// leaf hash (level 0) are not stored: both recompute from the entry bytes,
+// which keeps the record small (the disk is the bottleneck of appends). The
+// 8-byte hash prefix lets verification name the damaged entry itself rather
+// than the next one, whose prev_hash no longer matches.
+func encodeRecord(dst []byte, recordedAt time.Time, hash journal.Hash, tree []journal.Hash, entryBytes []byte) []byte {
 	dst = append(dst, recordFormat)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(recordedAt.UnixNano()))
+	dst = append(dst, hash[:hashPrefix]...)
 	dst = append(dst, byte(len(tree)))
 	for _, h := range tree {
 		dst = append(dst, h[:]...)
@@ -103,10 +106,14 @@ func encodeRecord(dst []byte, recordedAt time.Time, tree []journal.Hash, entryBy
 	return append(dst, entryBytes...)
 }
 
-const recordHeader = 1 + 8 + 1
+const (
+	hashPrefix   = 8
+	recordHeader = 1 + 8 + hashPrefix + 1
+)
 
 type rawRecord struct {
 	recordedAt time.Time
+	hashPrefix []byte
 	tree       []byte // n x 32: levels 1..n
 	entry      []byte
 }
@@ -117,7 +124,8 @@ func decodeRecord(b []byte) (rawRecord, error) {
 		return r, fmt.Errorf("%w: record header (%d bytes)", journal.ErrCorrupt, len(b))
 	}
 	r.recordedAt = time.Unix(0, int64(binary.BigEndian.Uint64(b[1:]))).UTC()
-	n := int(b[9])
+	r.hashPrefix = b[9 : 9+hashPrefix]
+	n := int(b[recordHeader-1])
 	if len(b) < recordHeader+32*n {
 		return r, fmt.Errorf("%w: record Merkle hashes truncated", journal.ErrCorrupt)
 	}

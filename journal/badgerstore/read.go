@@ -68,7 +68,7 @@ func (s *Store) ScanRaw(ctx context.Context, stream string, from uint64, fn func
 		for i := 0; i+32 <= len(r.tree); i += 32 {
 			tree = append(tree, journal.Hash(r.tree[i:i+32]))
 		}
-		return fn(journal.RawRecord{Seq: seq, EntryBytes: r.entry, TreeHashes: tree})
+		return fn(journal.RawRecord{Seq: seq, EntryBytes: r.entry, HashPrefix: r.hashPrefix, TreeHashes: tree})
 	})
 }
 

@@ -275,7 +275,7 @@ func (s *Store) loadHead(txn *badger.Txn, st *streamState) error {
 		return err
 	}
 	if last != st.seq {
-		return fmt.Errorf("%w: stream %s head says seq %d but the last stored entry is %d (run cairn verify)", journal.ErrCorrupt, st.name, st.seq, last)
+		return fmt.Errorf("%w: stream %s: the head record says seq %d but the last stored entry is %d; the data dir was changed outside Cairn. Restore it from a backup", journal.ErrCorrupt, st.name, st.seq, last)
 	}
 	st.cr, err = journal.NewCompactRange(st.seq, hashReader{s: s, txn: txn, id: st.id})
 	if err != nil {
@@ -289,6 +289,11 @@ func (s *Store) loadHead(txn *badger.Txn, st *streamState) error {
 		c, err := journal.ParseSignedCheckpoint(b)
 		if err != nil {
 			return fmt.Errorf("stream %s: stored checkpoint: %w", st.name, err)
+		}
+		if c.Size > st.seq {
+			return fmt.Errorf("%w: stream %s: the latest signed checkpoint covers %d entries but the journal ends at seq %d, so seq %d to %d are lost "+
+				"(restored from an older backup?); refusing to open, because new appends would reuse their seqs. Restore the newest backup of %s",
+				journal.ErrCorrupt, st.name, c.Size, st.seq, st.seq+1, c.Size, s.cfg.Dir)
 		}
 		st.ckptSize = c.Size
 	}
@@ -341,7 +346,7 @@ func (s *Store) stream(name string) (*streamState, journal.Head, error) {
 	}
 	st, ok := s.streams[name]
 	if !ok {
-		return nil, journal.Head{}, fmt.Errorf("%w: %q (list streams with cairn tail --help or GET /v1/streams)", journal.ErrUnknownStream, name)
+		return nil, journal.Head{}, fmt.Errorf("%w: %q (cairn verify lists every stream)", journal.ErrUnknownStream, name)
 	}
 	return st, st.head(), nil
 }

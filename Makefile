@@ -1,0 +1,42 @@
+# Cairn: change-data-capture into a verifiable journal.
+# `make demo` and `make test` work on a fresh machine: they install what is missing first.
+
+GO      ?= go
+BIN     := bin
+GOFLAGS := -buildvcs=false
+export GOFLAGS
+
+.PHONY: all build deps test lint demo bench fuzz clean
+
+all: build
+
+deps:
+	@command -v $(GO) >/dev/null || { echo "Go 1.26+ is required (https://go.dev/dl/)"; exit 1; }
+	@$(GO) mod download
+
+build: deps
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+lint: deps
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+# All unit and integration tests (real processes, crash loops included).
+test: lint
+	$(GO) test -count=1 -timeout 25m ./...
+
+# A short fuzzing pass over the decoders (longer: FUZZTIME=10m make fuzz).
+FUZZTIME ?= 30s
+fuzz: deps
+	$(GO) test ./journal -run '^$$' -fuzz FuzzDecodeEntryBytes -fuzztime $(FUZZTIME)
+
+demo: build
+	bash fixtures/demo.sh $(BIN)
+
+# Long benchmarks, each with a same-run reference; results go in docs/benchmarks.md.
+bench: deps
+	$(GO) run ./loadtest journal
+
+clean:
+	rm -rf $(BIN)
