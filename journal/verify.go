@@ -80,28 +80,44 @@ func (v *Verifier) fail(seq uint64, format string, args ...any) error {
 
 // Add verifies the next record.
 func (v *Verifier) Add(r RawRecord) error {
+	h, err := v.hashRecord(r)
+	return v.addHashed(r, h, err)
+}
+
+// hashRecord is the part of Add that depends on the record alone (header
+// checks and hashing), so VerifyStream can run it on several cores.
+func (v *Verifier) hashRecord(r RawRecord) (Hash, error) {
+	b := r.EntryBytes
+	if err := v.checkHeader(r.Seq, b); err != nil {
+		return Hash{}, err
+	}
+	if v.Strict {
+		if _, err := DecodeEntryBytes(b); err != nil {
+			return Hash{}, v.fail(r.Seq, "entry does not decode: %v", err)
+		}
+	}
+	h := HashEntryBytes(b)
+	if r.HasHash && h != r.Hash {
+		return h, v.fail(r.Seq, "entry hash mismatch: stored %s, recomputed %s", r.Hash, h)
+	}
+	if len(r.HashPrefix) > 0 && !bytes.Equal(r.HashPrefix, h[:min(len(r.HashPrefix), HashSize)]) {
+		return h, v.fail(r.Seq, "entry bytes changed since append: recorded hash prefix %x, recomputed hash %s", r.HashPrefix, h)
+	}
+	return h, nil
+}
+
+// addHashed is the sequential part of Add: order, chain link and Merkle tree.
+func (v *Verifier) addHashed(r RawRecord, h Hash, hashErr error) error {
 	if r.Seq != v.next {
 		if r.Seq > v.next {
 			return v.fail(v.next, "missing: the next stored entry is seq %d", r.Seq)
 		}
 		return v.fail(r.Seq, "out of order: expected seq %d", v.next)
 	}
+	if hashErr != nil {
+		return hashErr
+	}
 	b := r.EntryBytes
-	if err := v.checkHeader(r.Seq, b); err != nil {
-		return err
-	}
-	if v.Strict {
-		if _, err := DecodeEntryBytes(b); err != nil {
-			return v.fail(r.Seq, "entry does not decode: %v", err)
-		}
-	}
-	h := HashEntryBytes(b)
-	if r.HasHash && h != r.Hash {
-		return v.fail(r.Seq, "entry hash mismatch: stored %s, recomputed %s", r.Hash, h)
-	}
-	if len(r.HashPrefix) > 0 && !bytes.Equal(r.HashPrefix, h[:min(len(r.HashPrefix), HashSize)]) {
-		return v.fail(r.Seq, "entry bytes changed since append: recorded hash prefix %x, recomputed hash %s", r.HashPrefix, h)
-	}
 	if !bytes.Equal(b[:HashSize], v.prev[:]) {
 		return v.fail(r.Seq, "chain broken: prev_hash %x does not match the hash of seq %d (%s)", b[:HashSize], r.Seq-1, v.prev)
 	}
@@ -110,9 +126,9 @@ func (v *Verifier) Add(r RawRecord) error {
 		if len(r.TreeHashes) != len(v.scratch)-1 {
 			return v.fail(r.Seq, "Merkle hashes: stored %d, expected %d", len(r.TreeHashes), len(v.scratch)-1)
 		}
-		for i, h := range r.TreeHashes {
-			if v.scratch[i+1] != h {
-				return v.fail(r.Seq, "Merkle hash at level %d mismatch: stored %s, recomputed %s", i+1, h, v.scratch[i+1])
+		for i, th := range r.TreeHashes {
+			if v.scratch[i+1] != th {
+				return v.fail(r.Seq, "Merkle hash at level %d mismatch: stored %s, recomputed %s", i+1, th, v.scratch[i+1])
 			}
 		}
 	}
@@ -210,18 +226,7 @@ func VerifyStream(ctx context.Context, src RawSource, stream, verifierKey string
 	if ckpt != nil {
 		v.WantRoot(ckpt.Size)
 	}
-	err = src.ScanRaw(ctx, stream, 1, func(r RawRecord) error {
-		if err := v.Add(r); err != nil {
-			return err
-		}
-		if progress != nil && v.Count()&0xffff == 0 {
-			progress(v.Count())
-		}
-		return nil
-	})
-	if progress != nil {
-		progress(v.Count())
-	}
+	err = verifyParallel(ctx, src, stream, v, progress)
 	res.Entries, res.Head, res.Root = v.Count(), v.Head(), v.Root()
 	if err != nil {
 		return res, err

@@ -347,7 +347,7 @@ type posSeq struct {
 
 const (
 	maxTxnBytes  = 4 << 20
-	chunkEntries = 256
+	chunkEntries = 2048
 )
 
 func (s *Store) writeGroup(reqs []*request, synced chan<- *written) {

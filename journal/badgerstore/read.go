@@ -76,11 +76,10 @@ func (s *Store) ScanRaw(ctx context.Context, stream string, from uint64, fn func
 // parse is reported by seq; gaps surface as a seq jump to the caller.
 func (s *Store) scan(ctx context.Context, id uint32, from, last uint64, fn func(uint64, rawRecord) error) error {
 	return s.db.View(func(txn *badger.Txn) error {
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix = idKey(prefixEntry, id)
-		if n := last - from + 1; n < 100 {
-			opts.PrefetchSize = int(n)
-		}
+		// Values live in the value log, and prefetching them costs a
+		// goroutine per item; reading each one inline from the mapped log
+		// file is cheaper.
+		opts := badger.IteratorOptions{Prefix: idKey(prefixEntry, id)}
 		it := txn.NewIterator(opts)
 		defer it.Close()
 		for it.Seek(entryKey(id, from)); it.Valid(); it.Next() {
