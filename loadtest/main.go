@@ -30,6 +30,7 @@ func main() {
 		cfg := defaultJournalBench()
 		fs.IntVar(&cfg.Entries, "entries", cfg.Entries, "entries for the grouped append runs")
 		fs.IntVar(&cfg.VerifyEntries, "verify-entries", cfg.VerifyEntries, "entries in the journal that verify reads")
+		fs.IntVar(&cfg.Rounds, "rounds", cfg.Rounds, "interleaved rounds of the grouped append runs (median reported)")
 		fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "concurrent single-entry appenders")
 		fs.DurationVar(&cfg.Window, "window", cfg.Window, "how long each single-entry run lasts")
 		fs.StringVar(&cfg.Dir, "dir", "", "scratch dir (default: a temp dir, removed after)")

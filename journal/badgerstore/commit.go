@@ -190,12 +190,41 @@ func (s *Store) commitLoop() {
 		}
 		group := []*request{first}
 		n := len(first.entries)
+		// The callers answered by the last sync tend to come back together;
+		// give them a moment to join this group instead of splitting into
+		// two half-size cohorts that each pay a sync.
+		expect := int(s.lastSyncReqs.Load())
+		var linger <-chan time.Time
 	gather:
 		for n < s.cfg.MaxGroupEntries {
 			select {
 			case r := <-s.reqs:
 				group = append(group, r)
 				n += len(r.entries)
+				continue
+			default:
+			}
+			switch {
+			case s.syncBusy.Load():
+				// A sync is under way: writing now would only wait behind
+				// it, so keep gathering until it ends (leader/follower).
+				select {
+				case r := <-s.reqs:
+					group = append(group, r)
+					n += len(r.entries)
+				case <-s.syncEnded:
+				}
+			case len(group) < expect:
+				if linger == nil {
+					linger = time.After(200 * time.Microsecond)
+				}
+				select {
+				case r := <-s.reqs:
+					group = append(group, r)
+					n += len(r.entries)
+				case <-linger:
+					break gather
+				}
 			default:
 				break gather
 			}
@@ -269,6 +298,7 @@ func (s *Store) syncLoop(in <-chan *written, done chan<- struct{}) {
 				break more
 			}
 		}
+		s.syncBusy.Store(true)
 		var err error
 		for _, b := range batch {
 			b.wait.Wait()
@@ -285,6 +315,16 @@ func (s *Store) syncLoop(in <-chan *written, done chan<- struct{}) {
 			err = s.poison(err)
 		} else {
 			s.publish(batch)
+		}
+		reqs := 0
+		for _, b := range batch {
+			reqs += len(b.reqs)
+		}
+		s.lastSyncReqs.Store(int64(reqs))
+		s.syncBusy.Store(false)
+		select {
+		case s.syncEnded <- struct{}{}:
+		default:
 		}
 		for _, b := range batch {
 			for _, r := range b.reqs {
@@ -338,6 +378,20 @@ type group struct {
 	producers map[*work]map[prodKey]uint64
 	buf       []byte
 	tree      []journal.Hash
+	arena     []byte // keys and records of this group, carved from few large allocations
+	arenaHint int    // size of the next arena allocation
+}
+
+// alloc returns n bytes (length 0, capacity n) from the group's arena. The
+// slices stay valid until Badger has applied the transaction, which holds them.
+func (g *group) alloc(n int) []byte {
+	if cap(g.arena)-len(g.arena) < n {
+		g.arena = make([]byte, 0, max(n, g.arenaHint))
+		g.arenaHint = 256 << 10
+	}
+	b := g.arena[len(g.arena) : len(g.arena) : len(g.arena)+n]
+	g.arena = g.arena[:len(g.arena)+n]
+	return b
 }
 
 type posSeq struct {
@@ -359,6 +413,12 @@ func (s *Store) writeGroup(reqs []*request, synced chan<- *written) {
 	}
 	g := &group{s: s, now: time.Now().UTC(), dirty: map[*work]bool{}, ckpts: map[*work]*journal.SignedCheckpoint{},
 		positions: map[*work][]posSeq{}, producers: map[*work]map[prodKey]uint64{}}
+	for _, r := range reqs {
+		for i := range r.entries {
+			g.arenaHint += journal.EncodedSize(&r.entries[i]) + recordHeader + 13 + 64
+		}
+	}
+	g.arenaHint = min(g.arenaHint, 8<<20)
 	g.txn = s.db.NewTransaction(true)
 	var err error
 	for _, r := range reqs {
@@ -564,8 +624,9 @@ func (g *group) apply(r *request) error {
 		}
 		h := journal.HashEntryBytes(g.buf)
 		g.tree = w.cr.Append(h, g.tree[:0])
-		rec := encodeRecord(make([]byte, 0, recordHeader+32*len(g.tree)+len(g.buf)), g.now, h, g.tree[1:], g.buf)
-		if err := g.set(entryKey(w.st.id, w.seq), rec); err != nil {
+		rec := encodeRecord(g.alloc(recordHeader+32*len(g.tree)+len(g.buf)), g.now, h, g.tree[1:], g.buf)
+		key := append(g.alloc(13), entryKey(w.st.id, w.seq)...)
+		if err := g.set(key, rec); err != nil {
 			return err
 		}
 		w.hash = h

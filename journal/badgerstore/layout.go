@@ -35,11 +35,11 @@ func idKey(prefix byte, id uint32) []byte {
 }
 
 func entryKey(id uint32, seq uint64) []byte {
-	k := make([]byte, 13)
+	var k [13]byte // escapes only when the caller keeps it
 	k[0] = prefixEntry
 	binary.BigEndian.PutUint32(k[1:], id)
 	binary.BigEndian.PutUint64(k[5:], seq)
-	return k
+	return k[:]
 }
 
 func producerPrefix(id uint32, producer string) []byte {

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -45,10 +46,13 @@ type Store struct {
 	closed  bool
 
 	// committer-only
-	work      map[string]*work
-	commits   sync.WaitGroup // transactions committed asynchronously and not yet applied
-	nextID    uint32
-	producers map[uint32]map[string]uint64 // highest producer_seq seen, loaded lazily
+	work         map[string]*work
+	commits      sync.WaitGroup // transactions committed asynchronously and not yet applied
+	lastSyncReqs atomic.Int64   // requests answered by the last sync
+	syncBusy     atomic.Bool    // the syncer is waiting on a sync
+	syncEnded    chan struct{}  // signalled (cap 1) after each sync
+	nextID       uint32
+	producers    map[uint32]map[string]uint64 // highest producer_seq seen, loaded lazily
 }
 
 type streamState struct {
@@ -112,6 +116,7 @@ func Open(cfg Config) (*Store, error) {
 		reqs: make(chan *request, 1024), stop: make(chan struct{}), stopped: make(chan struct{}),
 		streams: map[string]*streamState{}, notify: make(chan struct{}),
 		producers: map[uint32]map[string]uint64{}, work: map[string]*work{},
+		syncEnded: make(chan struct{}, 1),
 	}
 	if err := s.loadSigner(); err != nil {
 		db.Close()
