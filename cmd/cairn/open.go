@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -54,47 +52,20 @@ func (a *app) encryptionKey() ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: read --encryption-key-file: %v", journal.ErrEncryptionKey, err)
 		}
-		key, err := parseKeyFile(b)
+		key, err := badgerstore.ParseKeyFile(b)
 		if err != nil {
 			return nil, fmt.Errorf("%w: --encryption-key-file %s: %v", journal.ErrEncryptionKey, a.keyFile, err)
 		}
 		return key, nil
 	}
 	if v := a.getenv(envEncryptionKey); v != "" {
-		key, err := parseHexKey(strings.TrimSpace(v))
+		key, err := badgerstore.ParseHexKey(strings.TrimSpace(v))
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %v", journal.ErrEncryptionKey, envEncryptionKey, err)
 		}
 		return key, nil
 	}
 	return nil, nil
-}
-
-// parseKeyFile accepts a hex key (surrounding whitespace ignored) or, failing
-// that, a file of exactly 16, 24 or 32 raw bytes. Hex wins when both readings
-// are possible, so a 32-character hex file is a 16-byte key.
-func parseKeyFile(b []byte) ([]byte, error) {
-	if key, err := parseHexKey(string(bytes.TrimSpace(b))); err == nil {
-		return key, nil
-	}
-	switch len(b) {
-	case 16, 24, 32:
-		return append([]byte(nil), b...), nil
-	}
-	return nil, fmt.Errorf("want 32, 48 or 64 hex characters, or exactly 16, 24 or 32 raw bytes; the file has %d bytes", len(b))
-}
-
-func parseHexKey(s string) ([]byte, error) {
-	switch len(s) {
-	case 32, 48, 64:
-	default:
-		return nil, fmt.Errorf("want 32, 48 or 64 hex characters (an AES-128, -192 or -256 key), got %d characters", len(s))
-	}
-	key, err := hex.DecodeString(s)
-	if err != nil {
-		return nil, errors.New("the key is not valid hex")
-	}
-	return key, nil
 }
 
 // openStore opens the data dir's journal. Errors from the store already say
