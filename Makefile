@@ -6,13 +6,17 @@ BIN     := bin
 GOFLAGS := -buildvcs=false
 export GOFLAGS
 
-.PHONY: all build deps test lint demo bench fuzz clean
+.PHONY: all build deps pg-deps test lint demo bench fuzz clean
 
 all: build
 
 deps:
 	@command -v $(GO) >/dev/null || { echo "Go 1.26+ is required (https://go.dev/dl/)"; exit 1; }
 	@$(GO) mod download
+
+# PostgreSQL server binaries for the fixtures (apt-get install when missing).
+pg-deps:
+	@bash fixtures/install-postgres.sh
 
 build: deps
 	$(GO) build -o $(BIN)/ ./cmd/...
@@ -23,7 +27,7 @@ lint: deps
 	$(GO) vet ./...
 
 # All unit and integration tests (real processes, crash loops included).
-test: lint
+test: lint pg-deps
 	$(GO) test -count=1 -timeout 25m ./...
 
 # A short fuzzing pass over the decoders (longer: FUZZTIME=10m make fuzz).
@@ -31,7 +35,8 @@ FUZZTIME ?= 30s
 fuzz: deps
 	$(GO) test ./journal -run '^$$' -fuzz FuzzDecodeEntryBytes -fuzztime $(FUZZTIME)
 
-demo: build
+demo: build pg-deps
+	$(GO) build -o $(BIN)/ ./fixtures/pgserver
 	bash fixtures/demo.sh $(BIN)
 
 # Long benchmarks, each with a same-run reference; results go in docs/benchmarks.md.

@@ -242,7 +242,7 @@ func newTablePrinter(w io.Writer) *tablePrinter {
 }
 
 func (p *tablePrinter) header() error {
-	_, err := fmt.Fprintln(p.tw, "SEQ\tKIND\tTABLE\tOP\tKEY\tHASH\tPAYLOAD")
+	_, err := fmt.Fprintln(p.tw, "SEQ\tKIND\tTABLE\tOP\tKEY\tHASH\tDATA")
 	return err
 }
 
@@ -252,9 +252,22 @@ func (p *tablePrinter) record(r *journal.Record) error {
 	if !utf8.Valid(e.Key) {
 		key = "b64:" + base64.StdEncoding.EncodeToString(e.Key)
 	}
+	// DATA shows what the entry carries: the payload of an app event, the
+	// row after a change (before, for a delete), the change count of a commit.
+	data := e.Payload
+	switch {
+	case len(data) == 0 && len(e.After) > 0:
+		data = e.After
+	case len(data) == 0 && len(e.Before) > 0:
+		data = e.Before
+	case len(data) == 0 && e.Kind == journal.KindTxCommit && e.Metadata["changes"] != "":
+		data = []byte(e.Metadata["changes"] + " changes")
+	}
 	payload := ""
-	if raw, b64 := jsonOrBase64(e.Payload); raw != nil {
+	if raw, b64 := jsonOrBase64(data); raw != nil {
 		payload = string(raw)
+	} else if b64 != "" && utf8.Valid(data) {
+		payload = string(data)
 	} else if b64 != "" {
 		payload = "b64:" + b64
 	}

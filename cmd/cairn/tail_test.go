@@ -44,7 +44,7 @@ func TestTailRangeAndFormats(t *testing.T) {
 		t.Fatalf("table has %d lines, want a header and 3 rows:\n%s", len(lines), out)
 	}
 	header := strings.Fields(lines[0])
-	if strings.Join(header, " ") != "SEQ KIND TABLE OP KEY HASH PAYLOAD" {
+	if strings.Join(header, " ") != "SEQ KIND TABLE OP KEY HASH DATA" {
 		t.Fatalf("table header %q", lines[0])
 	}
 	row := strings.Fields(lines[1])

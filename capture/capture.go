@@ -1,0 +1,141 @@
+package capture
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/cairnlog/cairn/journal"
+)
+
+// Source is a change stream that can resume from a journal position.
+type Source interface {
+	// Start connects and begins streaming changes after resume, the
+	// stream's durable high-water source position (nil for an empty stream).
+	Start(ctx context.Context, resume []byte) error
+	// Next returns the next entries in commit order, blocking until at least
+	// one is ready. Every entry carries a SourcePosition.
+	Next(ctx context.Context) ([]journal.Entry, error)
+	// Durable tells the source that every entry up to and including pos is in
+	// the journal, so it may acknowledge its server up to there.
+	Durable(pos []byte)
+	// Close releases the connection. Start may be called again after Close.
+	Close() error
+}
+
+// ErrPermanent marks errors that retrying cannot fix (a lost slot, bad
+// configuration). Run returns them instead of reconnecting.
+var ErrPermanent = errors.New("permanent capture error")
+
+// Permanent wraps err so that errors.Is(err, ErrPermanent) holds.
+func Permanent(err error) error { return fmt.Errorf("%w: %w", ErrPermanent, err) }
+
+// Appender is the part of journal.Store the capture loop needs.
+type Appender interface {
+	Append(ctx context.Context, stream string, entries []journal.Entry) ([]journal.AppendResult, error)
+	HighWater(ctx context.Context, stream string) ([]byte, error)
+}
+
+// Config configures the capture loop.
+type Config struct {
+	Stream     string        // the journal stream (one per source)
+	MinBackoff time.Duration // first wait before reconnecting
+	MaxBackoff time.Duration // longest wait between reconnects
+	Logger     *slog.Logger
+}
+
+// DefaultConfig returns the loop defaults for a stream.
+func DefaultConfig(stream string) Config {
+	return Config{Stream: stream, MinBackoff: 200 * time.Millisecond, MaxBackoff: 15 * time.Second}
+}
+
+// Validate reports the first unusable setting.
+func (c Config) Validate() error {
+	if err := journal.ValidateStreamName(c.Stream); err != nil {
+		return fmt.Errorf("capture config: %w", err)
+	}
+	if c.MinBackoff <= 0 || c.MaxBackoff < c.MinBackoff {
+		return fmt.Errorf("capture config: backoff %v..%v is not a positive range", c.MinBackoff, c.MaxBackoff)
+	}
+	return nil
+}
+
+// Run captures src into the journal until ctx ends or a permanent error
+// occurs. Transient errors (network, server restart) reconnect with
+// exponential backoff, resuming from the journal's durable high-water mark.
+func Run(ctx context.Context, cfg Config, store Appender, src Source) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	backoff := cfg.MinBackoff
+	for {
+		started := time.Now()
+		err := runOnce(ctx, cfg.Stream, store, src, log)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if errors.Is(err, ErrPermanent) {
+			return err
+		}
+		if time.Since(started) > time.Minute {
+			backoff = cfg.MinBackoff // it ran well for a while: start the backoff over
+		}
+		log.Warn("capture interrupted; reconnecting", "stream", cfg.Stream, "err", err, "in", backoff)
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return nil
+		}
+		backoff = min(backoff*2, cfg.MaxBackoff)
+	}
+}
+
+func runOnce(ctx context.Context, stream string, store Appender, src Source, log *slog.Logger) error {
+	resume, err := store.HighWater(ctx, stream)
+	if err != nil && !errors.Is(err, journal.ErrUnknownStream) {
+		return Permanent(fmt.Errorf("read the journal's high-water mark for %s: %w", stream, err))
+	}
+	if err := src.Start(ctx, resume); err != nil {
+		return fmt.Errorf("start source: %w", err)
+	}
+	defer src.Close()
+	log.Info("capture started", "stream", stream, "resume", fmt.Sprintf("%x", resume))
+
+	// Reading the next batch overlaps with appending the current one.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []journal.Entry, 2)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		for {
+			b, err := src.Next(ctx)
+			if err != nil {
+				readErr <- err
+				return
+			}
+			select {
+			case batches <- b:
+			case <-ctx.Done():
+				readErr <- ctx.Err()
+				return
+			}
+		}
+	}()
+	for b := range batches {
+		if _, err := store.Append(ctx, stream, b); err != nil {
+			if errors.Is(err, journal.ErrStoreFailed) || errors.Is(err, journal.ErrClosed) {
+				return Permanent(err)
+			}
+			return fmt.Errorf("append to %s: %w", stream, err)
+		}
+		src.Durable(b[len(b)-1].SourcePosition)
+	}
+	return <-readErr
+}

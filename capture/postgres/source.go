@@ -1,0 +1,339 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/cairnlog/cairn/capture"
+	"github.com/cairnlog/cairn/journal"
+)
+
+// heartbeatPrefix marks Cairn's own logical decoding messages.
+const heartbeatPrefix = "cairn.heartbeat"
+
+// Source streams one PostgreSQL database's committed changes (pgoutput,
+// protocol 1) as journal entries. It implements capture.Source.
+//
+// Positions are 16 bytes: the transaction's commit LSN, then the entry's
+// index in the transaction (tx_begin 0, changes 1..n, tx_commit n+1), both
+// big-endian, so bytewise order is commit order.
+//
+// Acknowledgement: the slot is confirmed up to a transaction's end LSN only
+// once its tx_commit entry is durable, and up to a heartbeat's LSN only once
+// everything received before it is durable. A crash mid-transaction makes
+// PostgreSQL resend the whole transaction; the journal skips what it has.
+type Source struct {
+	cfg Config
+	log *slog.Logger
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	repl   *pgconn.PgConn
+	meta   *pgx.Conn // owned by the receiver goroutine after Start
+	hb     *pgx.Conn // owned by the heartbeat goroutine
+	types  *Types
+	resume []byte
+
+	mu      sync.Mutex
+	buf     []journal.Entry
+	err     error
+	ready   chan struct{} // cap 1: entries or an error are waiting
+	space   chan struct{} // cap 1: the buffer has room again
+	stopped chan struct{}
+
+	ackMu    sync.Mutex
+	acks     []pendingAck
+	durable  []byte
+	flushLSN atomic.Uint64
+	lag      atomic.Int64
+
+	// receiver state
+	rels        map[uint32]*relation
+	tx          txState
+	lastEmitted []byte
+}
+
+type pendingAck struct {
+	pos []byte // confirmable once this position is durable (nil: at once)
+	lsn pglogrepl.LSN
+}
+
+type txState struct {
+	open       bool
+	xid        uint32
+	lsn        pglogrepl.LSN
+	commitTime time.Time
+	index      uint64
+}
+
+// New returns a source; Start connects it.
+func New(cfg Config) (*Source, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Source{cfg: cfg, log: log.With("source", cfg.Name)}, nil
+}
+
+// Position encodes a commit LSN and an index as a journal source position.
+func Position(lsn pglogrepl.LSN, index uint64) []byte {
+	b := make([]byte, 16)
+	binary.BigEndian.PutUint64(b, uint64(lsn))
+	binary.BigEndian.PutUint64(b[8:], index)
+	return b
+}
+
+// ParsePosition splits a position made by Position.
+func ParsePosition(p []byte) (pglogrepl.LSN, uint64, error) {
+	if len(p) != 16 {
+		return 0, 0, fmt.Errorf("postgres position must be 16 bytes, got %d", len(p))
+	}
+	return pglogrepl.LSN(binary.BigEndian.Uint64(p)), binary.BigEndian.Uint64(p[8:]), nil
+}
+
+// ConfirmedLSN is the LSN last confirmed to the slot by this source.
+func (s *Source) ConfirmedLSN() pglogrepl.LSN { return pglogrepl.LSN(s.flushLSN.Load()) }
+
+// LagBytes is the slot's lag behind the server's WAL, as last measured by
+// the heartbeat (-1 when unknown).
+func (s *Source) LagBytes() int64 { return s.lag.Load() }
+
+// Start connects, checks the server, creates the publication and slot when
+// absent, and starts streaming after resume.
+func (s *Source) Start(ctx context.Context, resume []byte) (err error) {
+	s.resume = append([]byte(nil), resume...)
+	s.buf, s.err, s.acks = nil, nil, nil
+	s.durable = s.resume
+	s.ready, s.space, s.stopped = make(chan struct{}, 1), make(chan struct{}, 1), make(chan struct{})
+	s.rels, s.tx, s.lastEmitted = map[uint32]*relation{}, txState{}, nil
+	s.lag.Store(-1)
+	defer func() {
+		if err != nil {
+			s.closeConns()
+		}
+	}()
+	if s.meta, err = connectSQL(ctx, s.cfg.DSN); err != nil {
+		return err
+	}
+	if err = preflight(ctx, s.meta, s.cfg); err != nil {
+		return err
+	}
+	if err = ensurePublication(ctx, s.meta, s.cfg); err != nil {
+		return err
+	}
+	if s.repl, err = connectReplication(ctx, s.cfg.DSN); err != nil {
+		return err
+	}
+	slot, err := readSlot(ctx, s.meta, s.cfg.Slot)
+	if err != nil {
+		return err
+	}
+	if !slot.exists {
+		res, err := pglogrepl.CreateReplicationSlot(ctx, s.repl, s.cfg.Slot, "pgoutput",
+			pglogrepl.CreateReplicationSlotOptions{Mode: pglogrepl.LogicalReplication, SnapshotAction: "NOEXPORT_SNAPSHOT"})
+		if err != nil {
+			return fmt.Errorf("create replication slot %s: %w", s.cfg.Slot, err)
+		}
+		s.log.Info("created replication slot", "slot", s.cfg.Slot, "consistent_point", res.ConsistentPoint)
+	} else if err = checkSlot(ctx, s.meta, s.cfg, slot); err != nil {
+		return err
+	}
+	if s.types, err = LoadTypes(ctx, s.meta); err != nil {
+		return fmt.Errorf("load types: %w", err)
+	}
+	if s.cfg.HeartbeatInterval > 0 {
+		if s.hb, err = connectSQL(ctx, s.cfg.DSN); err != nil {
+			return err
+		}
+	}
+	err = pglogrepl.StartReplication(ctx, s.repl, s.cfg.Slot, 0, pglogrepl.StartReplicationOptions{
+		PluginArgs: []string{"proto_version '1'", fmt.Sprintf("publication_names '%s'", s.cfg.Publication), "messages 'true'"},
+	})
+	if err != nil {
+		return fmt.Errorf("start replication on slot %s: %w", s.cfg.Slot, err)
+	}
+	rctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer close(s.stopped)
+		s.fail(s.receive(rctx))
+	}()
+	if s.hb != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.heartbeats(rctx)
+		}()
+	}
+	return nil
+}
+
+// Next returns the entries decoded so far (at most MaxBatch), waiting for one.
+func (s *Source) Next(ctx context.Context) ([]journal.Entry, error) {
+	for {
+		s.mu.Lock()
+		if n := len(s.buf); n > 0 {
+			take := min(n, s.cfg.MaxBatch)
+			out := s.buf[:take:take]
+			s.buf = append([]journal.Entry(nil), s.buf[take:]...)
+			s.mu.Unlock()
+			select {
+			case s.space <- struct{}{}:
+			default:
+			}
+			return out, nil
+		}
+		err := s.err
+		s.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		select {
+		case <-s.ready:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Durable records that entries up to pos are in the journal and releases
+// the acknowledgements that depended on them.
+func (s *Source) Durable(pos []byte) {
+	s.ackMu.Lock()
+	defer s.ackMu.Unlock()
+	if bytes.Compare(pos, s.durable) > 0 {
+		s.durable = append([]byte(nil), pos...)
+	}
+	s.releaseAcksLocked()
+}
+
+func (s *Source) addAck(pos []byte, lsn pglogrepl.LSN) {
+	s.ackMu.Lock()
+	defer s.ackMu.Unlock()
+	s.acks = append(s.acks, pendingAck{pos: pos, lsn: lsn})
+	s.releaseAcksLocked()
+}
+
+func (s *Source) releaseAcksLocked() {
+	i := 0
+	for ; i < len(s.acks); i++ {
+		a := s.acks[i]
+		if a.pos != nil && bytes.Compare(a.pos, s.durable) > 0 {
+			break
+		}
+		if uint64(a.lsn) > s.flushLSN.Load() {
+			s.flushLSN.Store(uint64(a.lsn))
+		}
+	}
+	s.acks = s.acks[i:]
+}
+
+func (s *Source) fail(err error) {
+	if err == nil {
+		return
+	}
+	s.mu.Lock()
+	if s.err == nil {
+		s.err = err
+	}
+	s.mu.Unlock()
+	select {
+	case s.ready <- struct{}{}:
+	default:
+	}
+}
+
+// emit queues one entry for the journal, skipping what the journal has.
+func (s *Source) emit(ctx context.Context, e journal.Entry) error {
+	if len(s.resume) > 0 && bytes.Compare(e.SourcePosition, s.resume) <= 0 {
+		return nil
+	}
+	e.SourceID = s.cfg.Name
+	for {
+		s.mu.Lock()
+		if len(s.buf) < s.cfg.MaxBuffered {
+			s.buf = append(s.buf, e)
+			s.mu.Unlock()
+			break
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.space:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	s.lastEmitted = e.SourcePosition
+	select {
+	case s.ready <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// Close stops streaming and closes the connections.
+func (s *Source) Close() error {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.closeConns()
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Source) closeConns() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if s.repl != nil {
+		s.repl.Close(ctx)
+		s.repl = nil
+	}
+	if s.meta != nil {
+		s.meta.Close(ctx)
+		s.meta = nil
+	}
+	if s.hb != nil {
+		s.hb.Close(ctx)
+		s.hb = nil
+	}
+}
+
+func (s *Source) heartbeats(ctx context.Context) {
+	t := time.NewTicker(s.cfg.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := s.hb.Exec(ctx, "SELECT pg_logical_emit_message(false, $1, '')", heartbeatPrefix); err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("heartbeat failed", "err", err)
+			}
+			continue
+		}
+		var lag *int64
+		err := s.hb.QueryRow(ctx, `SELECT (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint FROM pg_replication_slots WHERE slot_name = $1`, s.cfg.Slot).Scan(&lag)
+		if err == nil && lag != nil {
+			s.lag.Store(*lag)
+		}
+	}
+}
+
+var _ capture.Source = (*Source)(nil)

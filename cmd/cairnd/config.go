@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/cairnlog/cairn/capture/postgres"
+)
+
+// fileConfig is the YAML config file of cairnd.
+type fileConfig struct {
+	DataDir           string         `yaml:"data_dir"`
+	EncryptionKeyFile string         `yaml:"encryption_key_file"`
+	LogLevel          string         `yaml:"log_level"`
+	Sources           []sourceConfig `yaml:"sources"`
+}
+
+type sourceConfig struct {
+	Name              string   `yaml:"name"`
+	Type              string   `yaml:"type"`
+	DSN               string   `yaml:"dsn"`
+	Slot              string   `yaml:"slot"`
+	Publication       string   `yaml:"publication"`
+	Tables            []string `yaml:"tables"`
+	Snapshot          string   `yaml:"snapshot"`
+	HeartbeatInterval string   `yaml:"heartbeat_interval"`
+}
+
+// loadConfig reads and validates the YAML file; unknown keys are errors so a
+// typo never silently falls back to a default.
+func loadConfig(path string) (fileConfig, error) {
+	var c fileConfig
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return c, fmt.Errorf("read config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+func (c fileConfig) validate() error {
+	if c.DataDir == "" {
+		return fmt.Errorf("config: data_dir is required (where the journal lives)")
+	}
+	if len(c.Sources) == 0 {
+		return fmt.Errorf("config: no sources: add at least one under sources: (name, type: postgres, dsn)")
+	}
+	seen := map[string]bool{}
+	for i, s := range c.Sources {
+		if s.Name == "" {
+			return fmt.Errorf("config: sources[%d] has no name", i)
+		}
+		if seen[s.Name] {
+			return fmt.Errorf("config: two sources are named %q; names are stream names and must be unique", s.Name)
+		}
+		seen[s.Name] = true
+		if _, err := s.postgres(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// postgres builds the capture config of a postgres source.
+func (s sourceConfig) postgres() (postgres.Config, error) {
+	switch s.Type {
+	case "postgres":
+	case "":
+		return postgres.Config{}, fmt.Errorf("config: source %s has no type (type: postgres)", s.Name)
+	default:
+		return postgres.Config{}, fmt.Errorf("config: source %s: type %q is not supported (supported: postgres)", s.Name, s.Type)
+	}
+	pc := postgres.DefaultConfig(s.Name, s.DSN)
+	if s.Slot != "" {
+		pc.Slot = s.Slot
+	}
+	if s.Publication != "" {
+		pc.Publication = s.Publication
+	}
+	pc.Tables = s.Tables
+	if s.Snapshot != "" {
+		pc.Snapshot = s.Snapshot
+	}
+	if s.HeartbeatInterval != "" {
+		d, err := time.ParseDuration(s.HeartbeatInterval)
+		if err != nil {
+			return pc, fmt.Errorf("config: source %s: heartbeat_interval %q is not a duration like 10s", s.Name, s.HeartbeatInterval)
+		}
+		pc.HeartbeatInterval = d
+	}
+	if pc.Snapshot == "initial" {
+		return pc, fmt.Errorf("config: source %s: snapshot: initial is not available yet; use snapshot: never (capture starts at the slot)", s.Name)
+	}
+	return pc, pc.Validate()
+}
