@@ -10,11 +10,17 @@ import (
 	"github.com/cairnlog/cairn/journal"
 )
 
+// Resume is where a source picks up: the journal's durable high-water
+// source position and the last entry of the stream (nil for an empty stream).
+type Resume struct {
+	Position []byte
+	Last     *journal.Entry
+}
+
 // Source is a change stream that can resume from a journal position.
 type Source interface {
-	// Start connects and begins streaming changes after resume, the
-	// stream's durable high-water source position (nil for an empty stream).
-	Start(ctx context.Context, resume []byte) error
+	// Start connects and begins streaming changes after resume.
+	Start(ctx context.Context, resume Resume) error
 	// Next returns the next entries in commit order, blocking until at least
 	// one is ready. Every entry carries a SourcePosition.
 	Next(ctx context.Context) ([]journal.Entry, error)
@@ -36,6 +42,8 @@ func Permanent(err error) error { return fmt.Errorf("%w: %w", ErrPermanent, err)
 type Appender interface {
 	Append(ctx context.Context, stream string, entries []journal.Entry) ([]journal.AppendResult, error)
 	HighWater(ctx context.Context, stream string) ([]byte, error)
+	Head(ctx context.Context, stream string) (journal.Head, error)
+	Read(ctx context.Context, stream string, from uint64, limit int) ([]journal.Record, error)
 }
 
 // Config configures the capture loop.
@@ -97,15 +105,15 @@ func Run(ctx context.Context, cfg Config, store Appender, src Source) error {
 }
 
 func runOnce(ctx context.Context, stream string, store Appender, src Source, log *slog.Logger) error {
-	resume, err := store.HighWater(ctx, stream)
-	if err != nil && !errors.Is(err, journal.ErrUnknownStream) {
-		return Permanent(fmt.Errorf("read the journal's high-water mark for %s: %w", stream, err))
+	resume, err := resumePoint(ctx, store, stream)
+	if err != nil {
+		return Permanent(err)
 	}
 	if err := src.Start(ctx, resume); err != nil {
 		return fmt.Errorf("start source: %w", err)
 	}
 	defer src.Close()
-	log.Info("capture started", "stream", stream, "resume", fmt.Sprintf("%x", resume))
+	log.Info("capture started", "stream", stream, "resume", fmt.Sprintf("%x", resume.Position))
 
 	// Reading the next batch overlaps with appending the current one.
 	ctx, cancel := context.WithCancel(ctx)
@@ -138,4 +146,25 @@ func runOnce(ctx context.Context, stream string, store Appender, src Source, log
 		src.Durable(b[len(b)-1].SourcePosition)
 	}
 	return <-readErr
+}
+
+func resumePoint(ctx context.Context, store Appender, stream string) (Resume, error) {
+	var r Resume
+	hw, err := store.HighWater(ctx, stream)
+	if errors.Is(err, journal.ErrUnknownStream) {
+		return r, nil
+	}
+	if err != nil {
+		return r, fmt.Errorf("read the journal's high-water mark for %s: %w", stream, err)
+	}
+	head, err := store.Head(ctx, stream)
+	if err != nil {
+		return r, fmt.Errorf("read the head of %s: %w", stream, err)
+	}
+	recs, err := store.Read(ctx, stream, head.Seq, 1)
+	if err != nil || len(recs) != 1 {
+		return r, fmt.Errorf("read the last entry of %s: %v", stream, err)
+	}
+	r.Position, r.Last = hw, &recs[0].Entry
+	return r, nil
 }

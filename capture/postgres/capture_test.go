@@ -336,7 +336,7 @@ func TestBadConfiguration(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = src.Start(context.Background(), nil)
+			err = src.Start(context.Background(), capture.Resume{})
 			src.Close()
 			if !errors.Is(err, tc.want) || !errors.Is(err, capture.ErrPermanent) || !strings.Contains(err.Error(), tc.hint) {
 				t.Fatalf("got %v, want a permanent %v mentioning %q", err, tc.want, tc.hint)
@@ -346,7 +346,7 @@ func TestBadConfiguration(t *testing.T) {
 	t.Run("wal_level replica", func(t *testing.T) {
 		replica := fixtures.StartPostgres(t, fixtures.PostgresOptions{ExtraConf: map[string]string{"wal_level": "replica"}})
 		src, _ := New(testConfig(replica.DSN(), "bad3"))
-		err := src.Start(context.Background(), nil)
+		err := src.Start(context.Background(), capture.Resume{})
 		src.Close()
 		if !errors.Is(err, ErrWALLevel) || !strings.Contains(err.Error(), "wal_level = logical") {
 			t.Fatalf("got %v, want ErrWALLevel naming the fix", err)

@@ -47,7 +47,7 @@ func DefaultConfig(name, dsn string) Config {
 		Slot: "cairn_" + sanitize(name), Publication: "cairn_" + sanitize(name),
 		Snapshot: "never", SnapshotChunk: 10000,
 		HeartbeatInterval: 10 * time.Second, StatusInterval: 10 * time.Second,
-		MaxBatch: 5000, MaxBuffered: 50000,
+		MaxBatch: 5000, MaxBuffered: 20000,
 	}
 }
 

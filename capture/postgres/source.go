@@ -45,7 +45,8 @@ type Source struct {
 	resume []byte
 
 	mu      sync.Mutex
-	buf     []journal.Entry
+	batches [][]journal.Entry // full batches waiting for Next, oldest first
+	cur     []journal.Entry   // the batch being filled
 	err     error
 	ready   chan struct{} // cap 1: entries or an error are waiting
 	space   chan struct{} // cap 1: the buffer has room again
@@ -59,6 +60,7 @@ type Source struct {
 
 	// receiver state
 	rels        map[uint32]*relation
+	scratch     []Value
 	tx          txState
 	lastEmitted []byte
 }
@@ -74,6 +76,7 @@ type txState struct {
 	lsn        pglogrepl.LSN
 	commitTime time.Time
 	index      uint64
+	txid       string // xid in decimal, made once per transaction
 }
 
 // New returns a source; Start connects it.
@@ -113,9 +116,9 @@ func (s *Source) LagBytes() int64 { return s.lag.Load() }
 
 // Start connects, checks the server, creates the publication and slot when
 // absent, and starts streaming after resume.
-func (s *Source) Start(ctx context.Context, resume []byte) (err error) {
-	s.resume = append([]byte(nil), resume...)
-	s.buf, s.err, s.acks = nil, nil, nil
+func (s *Source) Start(ctx context.Context, resume capture.Resume) (err error) {
+	s.resume = append([]byte(nil), resume.Position...)
+	s.batches, s.cur, s.err, s.acks = nil, nil, nil, nil
 	s.durable = s.resume
 	s.ready, s.space, s.stopped = make(chan struct{}, 1), make(chan struct{}, 1), make(chan struct{})
 	s.rels, s.tx, s.lastEmitted = map[uint32]*relation{}, txState{}, nil
@@ -141,12 +144,18 @@ func (s *Source) Start(ctx context.Context, resume []byte) (err error) {
 	if err != nil {
 		return err
 	}
+	exported := ""
 	if !slot.exists {
+		action := "NOEXPORT_SNAPSHOT"
+		if s.cfg.Snapshot == "initial" && len(s.resume) == 0 {
+			action = "EXPORT_SNAPSHOT" // the initial snapshot reads exactly the state the slot starts after
+		}
 		res, err := pglogrepl.CreateReplicationSlot(ctx, s.repl, s.cfg.Slot, "pgoutput",
-			pglogrepl.CreateReplicationSlotOptions{Mode: pglogrepl.LogicalReplication, SnapshotAction: "NOEXPORT_SNAPSHOT"})
+			pglogrepl.CreateReplicationSlotOptions{Mode: pglogrepl.LogicalReplication, SnapshotAction: action})
 		if err != nil {
 			return fmt.Errorf("create replication slot %s: %w", s.cfg.Slot, err)
 		}
+		exported = res.SnapshotName
 		s.log.Info("created replication slot", "slot", s.cfg.Slot, "consistent_point", res.ConsistentPoint)
 	} else if err = checkSlot(ctx, s.meta, s.cfg, slot); err != nil {
 		return err
@@ -159,11 +168,9 @@ func (s *Source) Start(ctx context.Context, resume []byte) (err error) {
 			return err
 		}
 	}
-	err = pglogrepl.StartReplication(ctx, s.repl, s.cfg.Slot, 0, pglogrepl.StartReplicationOptions{
-		PluginArgs: []string{"proto_version '1'", fmt.Sprintf("publication_names '%s'", s.cfg.Publication), "messages 'true'"},
-	})
+	snap, err := s.planSnapshot(ctx, resume, exported)
 	if err != nil {
-		return fmt.Errorf("start replication on slot %s: %w", s.cfg.Slot, err)
+		return err
 	}
 	rctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
@@ -171,6 +178,19 @@ func (s *Source) Start(ctx context.Context, resume []byte) (err error) {
 	go func() {
 		defer s.wg.Done()
 		defer close(s.stopped)
+		if snap != nil {
+			if err := s.runSnapshot(rctx, snap); err != nil {
+				s.fail(err)
+				return
+			}
+		}
+		err := pglogrepl.StartReplication(rctx, s.repl, s.cfg.Slot, 0, pglogrepl.StartReplicationOptions{
+			PluginArgs: []string{"proto_version '1'", fmt.Sprintf("publication_names '%s'", s.cfg.Publication), "messages 'true'"},
+		})
+		if err != nil {
+			s.fail(fmt.Errorf("start replication on slot %s: %w", s.cfg.Slot, err))
+			return
+		}
 		s.fail(s.receive(rctx))
 	}()
 	if s.hb != nil {
@@ -183,23 +203,29 @@ func (s *Source) Start(ctx context.Context, resume []byte) (err error) {
 	return nil
 }
 
-// Next returns the entries decoded so far (at most MaxBatch), waiting for one.
+// Next returns the oldest batch of decoded entries (at most MaxBatch),
+// waiting for one. Batches are handed over whole, never copied.
 func (s *Source) Next(ctx context.Context) ([]journal.Entry, error) {
 	for {
 		s.mu.Lock()
-		if n := len(s.buf); n > 0 {
-			take := min(n, s.cfg.MaxBatch)
-			out := s.buf[:take:take]
-			s.buf = append([]journal.Entry(nil), s.buf[take:]...)
-			s.mu.Unlock()
+		var out []journal.Entry
+		switch {
+		case len(s.batches) > 0:
+			out = s.batches[0]
+			s.batches[0] = nil
+			s.batches = s.batches[1:]
+		case len(s.cur) > 0:
+			out, s.cur = s.cur, nil
+		}
+		err := s.err
+		s.mu.Unlock()
+		if out != nil {
 			select {
 			case s.space <- struct{}{}:
 			default:
 			}
 			return out, nil
 		}
-		err := s.err
-		s.mu.Unlock()
 		if err != nil {
 			return nil, err
 		}
@@ -266,8 +292,15 @@ func (s *Source) emit(ctx context.Context, e journal.Entry) error {
 	e.SourceID = s.cfg.Name
 	for {
 		s.mu.Lock()
-		if len(s.buf) < s.cfg.MaxBuffered {
-			s.buf = append(s.buf, e)
+		if len(s.cur) == s.cfg.MaxBatch && len(s.batches) < s.cfg.MaxBuffered/s.cfg.MaxBatch {
+			s.batches = append(s.batches, s.cur)
+			s.cur = nil
+		}
+		if len(s.cur) < s.cfg.MaxBatch {
+			if s.cur == nil {
+				s.cur = make([]journal.Entry, 0, s.cfg.MaxBatch)
+			}
+			s.cur = append(s.cur, e)
 			s.mu.Unlock()
 			break
 		}

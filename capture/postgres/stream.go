@@ -74,12 +74,20 @@ func (s *Source) receive(ctx context.Context) error {
 			sentLSN, lastSent = flush, time.Now()
 			nextStatus = lastSent.Add(s.cfg.StatusInterval)
 		}
-		rctx, cancel := context.WithDeadline(ctx, time.Now().Add(time.Second))
-		msg, err := s.repl.ReceiveMessage(rctx)
-		cancel()
+		// A read deadline on the socket instead of a context per message:
+		// pgconn watches a cancellable context with a goroutine and a timer,
+		// which per message costs more than decoding it. Close unblocks the
+		// read by closing the connection.
+		if err := s.repl.Conn().SetReadDeadline(time.Now().Add(time.Second)); err != nil {
+			return fmt.Errorf("replication stream: %w", err)
+		}
+		msg, err := s.repl.ReceiveMessage(context.Background())
 		if err != nil {
 			if pgconn.Timeout(err) && ctx.Err() == nil {
 				continue
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
 			}
 			return fmt.Errorf("replication stream: %w", err)
 		}
@@ -148,7 +156,7 @@ func (s *Source) handle(ctx context.Context, data []byte) error {
 		}
 		s.rels[m.RelationID] = r
 	case *pglogrepl.BeginMessage:
-		s.tx = txState{open: true, xid: m.Xid, lsn: m.FinalLSN, commitTime: m.CommitTime}
+		s.tx = txState{open: true, xid: m.Xid, lsn: m.FinalLSN, commitTime: m.CommitTime, txid: strconv.FormatUint(uint64(m.Xid), 10)}
 		return s.emit(ctx, s.txEntry(journal.KindTxBegin))
 	case *pglogrepl.InsertMessage:
 		r, err := s.relation(m.RelationID)
@@ -266,7 +274,7 @@ func (s *Source) txEntry(kind journal.Kind) journal.Entry {
 	}
 	return journal.Entry{
 		Kind: kind, SourcePosition: Position(s.tx.lsn, idx),
-		TxID: strconv.FormatUint(uint64(s.tx.xid), 10), CommitTime: s.tx.commitTime,
+		TxID: s.tx.txid, CommitTime: s.tx.commitTime,
 	}
 }
 
@@ -274,7 +282,7 @@ func (s *Source) changeEntry(r *relation, op journal.Op) journal.Entry {
 	s.tx.index++
 	return journal.Entry{
 		Kind: journal.KindChange, SourcePosition: Position(s.tx.lsn, s.tx.index),
-		TxID: strconv.FormatUint(uint64(s.tx.xid), 10), CommitTime: s.tx.commitTime,
+		TxID: s.tx.txid, CommitTime: s.tx.commitTime,
 		Table: r.table, Op: op,
 	}
 }
@@ -285,11 +293,13 @@ func (s *Source) change(ctx context.Context, r *relation, op journal.Op, key, be
 	return s.emit(ctx, e)
 }
 
-func tupleValues(t *pglogrepl.TupleData) []Value {
-	vals := make([]Value, len(t.Columns))
-	for i, c := range t.Columns {
-		vals[i] = Value{Kind: c.DataType, Data: c.Data}
+// tupleValues views a tuple's columns as Values, reusing the source's scratch slice.
+func (s *Source) tupleValues(t *pglogrepl.TupleData) []Value {
+	vals := s.scratch[:0]
+	for _, c := range t.Columns {
+		vals = append(vals, Value{Kind: c.DataType, Data: c.Data})
 	}
+	s.scratch = vals
 	return vals
 }
 
@@ -301,7 +311,7 @@ func (s *Source) row(r *relation, t *pglogrepl.TupleData, idx []int) ([]byte, er
 	if len(t.Columns) != len(r.cols) {
 		return nil, fmt.Errorf("%w: %s has %d columns but a tuple carries %d", ErrProtocol, r.table, len(r.cols), len(t.Columns))
 	}
-	vals := tupleValues(t)
+	vals := s.tupleValues(t)
 	cols := r.cols
 	if idx != nil {
 		cols = make([]Column, len(idx))

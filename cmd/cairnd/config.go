@@ -96,8 +96,5 @@ func (s sourceConfig) postgres() (postgres.Config, error) {
 		}
 		pc.HeartbeatInterval = d
 	}
-	if pc.Snapshot == "initial" {
-		return pc, fmt.Errorf("config: source %s: snapshot: initial is not available yet; use snapshot: never (capture starts at the slot)", s.Name)
-	}
 	return pc, pc.Validate()
 }

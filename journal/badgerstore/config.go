@@ -31,6 +31,12 @@ type Config struct {
 	// large go to the append-only value log and only a pointer goes through
 	// the LSM tree. A journal never deletes, so the value log suits it.
 	ValueThreshold int64
+	// MemTableSize, NumMemtables and BlockCacheSize bound Badger's memory:
+	// memtables hold keys and value pointers only (values go to the value
+	// log), so small ones suffice; the block cache speeds up reads.
+	MemTableSize   int64
+	NumMemtables   int
+	BlockCacheSize int64
 	// MaxGroupEntries bounds the entries committed under one sync.
 	MaxGroupEntries int
 	// MaxEntryBytes bounds one entry's encoded size.
@@ -47,6 +53,9 @@ func DefaultConfig(dir string) Config {
 		LogName:            "cairn",
 		CheckpointInterval: time.Second,
 		ValueThreshold:     128,
+		MemTableSize:       16 << 20,
+		NumMemtables:       2,
+		BlockCacheSize:     16 << 20,
 		MaxGroupEntries:    20000,
 		MaxEntryBytes:      64 << 20,
 	}
@@ -67,6 +76,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("badgerstore config: checkpoint interval %v must be positive", c.CheckpointInterval)
 	case c.ValueThreshold < 1 || c.ValueThreshold > 1<<20:
 		return fmt.Errorf("badgerstore config: value threshold %d must be between 1 and 1 MiB", c.ValueThreshold)
+	case c.MemTableSize < 1<<20 || c.NumMemtables < 1 || c.BlockCacheSize < 0:
+		return fmt.Errorf("badgerstore config: memtable size %d (min 1 MiB), memtables %d (min 1), block cache %d (min 0)", c.MemTableSize, c.NumMemtables, c.BlockCacheSize)
 	case c.MaxGroupEntries < 1:
 		return fmt.Errorf("badgerstore config: max group entries %d must be at least 1", c.MaxGroupEntries)
 	case c.MaxEntryBytes < 1024:

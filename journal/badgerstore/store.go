@@ -101,6 +101,9 @@ func Open(cfg Config) (*Store, error) {
 		WithNumVersionsToKeep(1).
 		WithMetricsEnabled(false).
 		WithValueThreshold(cfg.ValueThreshold).
+		WithMemTableSize(cfg.MemTableSize).
+		WithNumMemtables(cfg.NumMemtables).
+		WithBlockCacheSize(cfg.BlockCacheSize).
 		WithReadOnly(cfg.ReadOnly)
 	if len(cfg.EncryptionKey) > 0 {
 		opts = opts.WithEncryptionKey(cfg.EncryptionKey).
