@@ -110,6 +110,9 @@ func ParsePosition(p []byte) (pglogrepl.LSN, uint64, error) {
 // ConfirmedLSN is the LSN last confirmed to the slot by this source.
 func (s *Source) ConfirmedLSN() pglogrepl.LSN { return pglogrepl.LSN(s.flushLSN.Load()) }
 
+// SlotName is the replication slot this source reads.
+func (s *Source) SlotName() string { return s.cfg.Slot }
+
 // LagBytes is the slot's lag behind the server's WAL, as last measured by
 // the heartbeat (-1 when unknown).
 func (s *Source) LagBytes() int64 { return s.lag.Load() }

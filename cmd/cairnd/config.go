@@ -16,6 +16,7 @@ type fileConfig struct {
 	DataDir           string         `yaml:"data_dir"`
 	EncryptionKeyFile string         `yaml:"encryption_key_file"`
 	LogLevel          string         `yaml:"log_level"`
+	MetricsListen     string         `yaml:"metrics_listen"`
 	Sources           []sourceConfig `yaml:"sources"`
 }
 

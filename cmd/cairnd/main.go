@@ -69,15 +69,26 @@ func run(args []string) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, len(cfg.Sources))
 	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sources := map[string]*postgres.Source{}
 	for _, sc := range cfg.Sources {
 		pc, _ := sc.postgres()
 		pc.Logger = log
 		src, err := postgres.New(pc)
 		if err != nil {
-			cancel()
 			store.Close()
 			return err
 		}
+		sources[sc.Name] = src
+	}
+	if cfg.MetricsListen != "" {
+		if err := serveMetrics(ctx, cfg.MetricsListen, newCollector(store, sources), log); err != nil {
+			store.Close()
+			return err
+		}
+	}
+	for _, sc := range cfg.Sources {
+		src := sources[sc.Name]
 		lc := capture.DefaultConfig(sc.Name)
 		lc.Logger = log
 		wg.Add(1)
