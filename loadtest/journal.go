@@ -114,8 +114,10 @@ func runJournalBench(ctx context.Context, log *slog.Logger, cfg journalBench, ou
 // a Badger WriteBatch per group and one Sync per group, no hashing.
 func benchRawBadger(dir string, cfg journalBench, payload []byte) (float64, error) {
 	// The same Badger options the store uses, so the ratio isolates Cairn's own work.
+	sc := badgerstore.DefaultConfig(dir)
 	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil).WithSyncWrites(false).WithDetectConflicts(false).
-		WithMetricsEnabled(false).WithNumVersionsToKeep(1).WithValueThreshold(badgerstore.DefaultConfig(dir).ValueThreshold))
+		WithMetricsEnabled(false).WithNumVersionsToKeep(1).WithValueThreshold(sc.ValueThreshold).
+		WithMemTableSize(sc.MemTableSize).WithNumMemtables(sc.NumMemtables).WithBlockCacheSize(sc.BlockCacheSize))
 	if err != nil {
 		return 0, err
 	}

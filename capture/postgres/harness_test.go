@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"github.com/cairnlog/cairn/fixtures"
 	"github.com/cairnlog/cairn/journal"
 	"github.com/cairnlog/cairn/journal/badgerstore"
+	"github.com/cairnlog/cairn/journal/journaltest"
 )
 
 func TestMain(m *testing.M) { os.Exit(fixtures.RunTests(m)) }
@@ -118,23 +118,7 @@ func (r *running) waitChanges(t *testing.T, stream string, n int) []journal.Reco
 }
 
 func readAll(t *testing.T, s journal.Store, stream string) []journal.Record {
-	t.Helper()
-	var out []journal.Record
-	from := uint64(1)
-	for {
-		recs, err := s.Read(context.Background(), stream, from, 5000)
-		if errors.Is(err, journal.ErrUnknownStream) {
-			return nil
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(recs) == 0 {
-			return out
-		}
-		out = append(out, recs...)
-		from = recs[len(recs)-1].Seq + 1
-	}
+	return journaltest.ReadAll(t, s, stream)
 }
 
 func changes(recs []journal.Record) []journal.Record {

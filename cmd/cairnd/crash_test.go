@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"github.com/cairnlog/cairn/fixtures"
 	"github.com/cairnlog/cairn/journal"
 	"github.com/cairnlog/cairn/journal/badgerstore"
+	"github.com/cairnlog/cairn/journal/journaltest"
 )
 
 // The test binary doubles as cairnd: with CAIRND_MAIN=1 it runs main().
@@ -123,22 +123,7 @@ func openJournal(t *testing.T, dir string) *badgerstore.Store {
 }
 
 func readAll(t *testing.T, s *badgerstore.Store) []journal.Record {
-	t.Helper()
-	var out []journal.Record
-	for from := uint64(1); ; {
-		recs, err := s.Read(context.Background(), "shop", from, 10000)
-		if errors.Is(err, journal.ErrUnknownStream) {
-			return nil
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(recs) == 0 {
-			return out
-		}
-		out = append(out, recs...)
-		from = recs[len(recs)-1].Seq + 1
-	}
+	return journaltest.ReadAll(t, s, "shop")
 }
 
 // runToEnd runs cairnd until the slot has confirmed past walEnd.

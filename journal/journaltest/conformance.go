@@ -90,12 +90,17 @@ func mustAppend(t *testing.T, s journal.Store, stream string, es ...journal.Entr
 	return res
 }
 
-func readAll(t *testing.T, s journal.Store, stream string) []journal.Record {
+// ReadAll reads every durable record of stream in pages (nil for a stream
+// that does not exist yet).
+func ReadAll(t testing.TB, s journal.Store, stream string) []journal.Record {
 	t.Helper()
 	var out []journal.Record
 	from := uint64(1)
 	for {
-		recs, err := s.Read(ctx(t), stream, from, 1000)
+		recs, err := s.Read(context.Background(), stream, from, 5000)
+		if errors.Is(err, journal.ErrUnknownStream) {
+			return nil
+		}
 		if err != nil {
 			t.Fatalf("read %s from %d: %v", stream, from, err)
 		}
@@ -145,7 +150,7 @@ func testAppendChains(t *testing.T, open Opener) {
 			t.Fatalf("result %d = %+v, want seq %d, not duplicate", i, r, i+1)
 		}
 	}
-	recs := readAll(t, s, "orders")
+	recs := ReadAll(t, s, "orders")
 	if len(recs) != len(in) {
 		t.Fatalf("read %d records, appended %d", len(recs), len(in))
 	}
@@ -189,7 +194,7 @@ func testGapFree(t *testing.T, open Opener) {
 			}
 		}
 	}
-	recs := readAll(t, s, "g")
+	recs := ReadAll(t, s, "g")
 	if len(recs) != n {
 		t.Fatalf("read %d, want %d", len(recs), n)
 	}
@@ -216,8 +221,8 @@ func testStreams(t *testing.T, open Opener) {
 	if len(heads) != 2 || heads[0].Stream != "a-stream" || heads[0].Seq != 1 || heads[1].Stream != "b-stream" || heads[1].Seq != 3 {
 		t.Fatalf("streams = %+v, want a-stream@1, b-stream@3", heads)
 	}
-	checkChain(t, "a-stream", readAll(t, s, "a-stream"))
-	checkChain(t, "b-stream", readAll(t, s, "b-stream"))
+	checkChain(t, "a-stream", ReadAll(t, s, "a-stream"))
+	checkChain(t, "b-stream", ReadAll(t, s, "b-stream"))
 }
 
 func testDedupPosition(t *testing.T, open Opener) {
@@ -254,7 +259,7 @@ func testDedupPosition(t *testing.T, open Opener) {
 	if !res[0].Duplicate || res[0].Seq != 0 {
 		t.Fatalf("unknown old position: %+v, want duplicate with seq 0", res[0])
 	}
-	recs := readAll(t, s, "s")
+	recs := ReadAll(t, s, "s")
 	if len(recs) != 9 {
 		t.Fatalf("journal holds %d entries, want 9 (duplicates must not be written)", len(recs))
 	}
@@ -290,7 +295,7 @@ func testDedupProducer(t *testing.T, open Opener) {
 			t.Fatalf("after reopen %d: got %+v, want %+v (dedup state must be durable)", i, res[i], want[i])
 		}
 	}
-	recs := readAll(t, s, "app")
+	recs := ReadAll(t, s, "app")
 	checkChain(t, "app", recs)
 	if string(recs[1].Payload) != "a2" {
 		t.Fatalf("a duplicate overwrote the original: %q", recs[1].Payload)
@@ -322,7 +327,7 @@ func testReopen(t *testing.T, open Opener) {
 	if !res[0].Duplicate || res[0].Seq != 50 || res[1].Seq != 51 {
 		t.Fatalf("append after reopen: %+v", res)
 	}
-	recs := readAll(t, s, "r")
+	recs := ReadAll(t, s, "r")
 	if len(recs) != 51 {
 		t.Fatalf("read %d after reopen, want 51", len(recs))
 	}
@@ -366,7 +371,7 @@ func testConcurrent(t *testing.T, open Opener) {
 			}
 		}
 	}
-	recs := readAll(t, s, "c")
+	recs := ReadAll(t, s, "c")
 	if len(recs) != workers*per {
 		t.Fatalf("read %d, want %d", len(recs), workers*per)
 	}
@@ -379,7 +384,7 @@ func testProofs(t *testing.T, open Opener) {
 	for i := 1; i <= 37; i++ {
 		mustAppend(t, s, "p", SampleEntry(i))
 	}
-	for _, r := range readAll(t, s, "p") {
+	for _, r := range ReadAll(t, s, "p") {
 		hashes = append(hashes, r.Hash)
 	}
 	head, _ := s.Head(ctx(t), "p")
