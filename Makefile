@@ -6,7 +6,7 @@ BIN     := bin
 GOFLAGS := -buildvcs=false
 export GOFLAGS
 
-.PHONY: all build deps pg-deps test lint demo bench fuzz clean
+.PHONY: all build deps pg-deps mysql-deps test lint demo bench fuzz clean
 
 all: build
 
@@ -18,6 +18,11 @@ deps:
 pg-deps:
 	@bash fixtures/install-postgres.sh
 
+# MariaDB server and client binaries for the fixtures (apt-get install when
+# missing, without upgrading or removing installed packages).
+mysql-deps:
+	@bash fixtures/install-mariadb.sh
+
 build: deps
 	$(GO) build -o $(BIN)/ ./cmd/...
 
@@ -27,7 +32,7 @@ lint: deps
 	$(GO) vet ./...
 
 # All unit and integration tests (real processes, crash loops included).
-test: lint pg-deps
+test: lint pg-deps mysql-deps
 	$(GO) test -count=1 -timeout 25m ./...
 
 # A short fuzzing pass over the decoders (longer: FUZZTIME=10m make fuzz).
