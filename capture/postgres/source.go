@@ -44,12 +44,7 @@ type Source struct {
 	types  *Types
 	resume []byte
 
-	mu      sync.Mutex
-	batches [][]journal.Entry // full batches waiting for Next, oldest first
-	cur     []journal.Entry   // the batch being filled
-	err     error
-	ready   chan struct{} // cap 1: entries or an error are waiting
-	space   chan struct{} // cap 1: the buffer has room again
+	queue   *capture.Queue
 	stopped chan struct{}
 
 	ackMu    sync.Mutex
@@ -121,9 +116,9 @@ func (s *Source) LagBytes() int64 { return s.lag.Load() }
 // absent, and starts streaming after resume.
 func (s *Source) Start(ctx context.Context, resume capture.Resume) (err error) {
 	s.resume = append([]byte(nil), resume.Position...)
-	s.batches, s.cur, s.err, s.acks = nil, nil, nil, nil
+	s.queue, s.acks = capture.NewQueue(s.cfg.MaxBatch, s.cfg.MaxBuffered), nil
 	s.durable = s.resume
-	s.ready, s.space, s.stopped = make(chan struct{}, 1), make(chan struct{}, 1), make(chan struct{})
+	s.stopped = make(chan struct{})
 	s.rels, s.tx, s.lastEmitted = map[uint32]*relation{}, txState{}, nil
 	s.lag.Store(-1)
 	defer func() {
@@ -206,39 +201,8 @@ func (s *Source) Start(ctx context.Context, resume capture.Resume) (err error) {
 	return nil
 }
 
-// Next returns the oldest batch of decoded entries (at most MaxBatch),
-// waiting for one. Batches are handed over whole, never copied.
-func (s *Source) Next(ctx context.Context) ([]journal.Entry, error) {
-	for {
-		s.mu.Lock()
-		var out []journal.Entry
-		switch {
-		case len(s.batches) > 0:
-			out = s.batches[0]
-			s.batches[0] = nil
-			s.batches = s.batches[1:]
-		case len(s.cur) > 0:
-			out, s.cur = s.cur, nil
-		}
-		err := s.err
-		s.mu.Unlock()
-		if out != nil {
-			select {
-			case s.space <- struct{}{}:
-			default:
-			}
-			return out, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		select {
-		case <-s.ready:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-}
+// Next returns the oldest batch of decoded entries, waiting for one.
+func (s *Source) Next(ctx context.Context) ([]journal.Entry, error) { return s.queue.Next(ctx) }
 
 // Durable records that entries up to pos are in the journal and releases
 // the acknowledgements that depended on them.
@@ -272,20 +236,7 @@ func (s *Source) releaseAcksLocked() {
 	s.acks = s.acks[i:]
 }
 
-func (s *Source) fail(err error) {
-	if err == nil {
-		return
-	}
-	s.mu.Lock()
-	if s.err == nil {
-		s.err = err
-	}
-	s.mu.Unlock()
-	select {
-	case s.ready <- struct{}{}:
-	default:
-	}
-}
+func (s *Source) fail(err error) { s.queue.Fail(err) }
 
 // emit queues one entry for the journal, skipping what the journal has.
 func (s *Source) emit(ctx context.Context, e journal.Entry) error {
@@ -293,32 +244,10 @@ func (s *Source) emit(ctx context.Context, e journal.Entry) error {
 		return nil
 	}
 	e.SourceID = s.cfg.Name
-	for {
-		s.mu.Lock()
-		if len(s.cur) == s.cfg.MaxBatch && len(s.batches) < s.cfg.MaxBuffered/s.cfg.MaxBatch {
-			s.batches = append(s.batches, s.cur)
-			s.cur = nil
-		}
-		if len(s.cur) < s.cfg.MaxBatch {
-			if s.cur == nil {
-				s.cur = make([]journal.Entry, 0, s.cfg.MaxBatch)
-			}
-			s.cur = append(s.cur, e)
-			s.mu.Unlock()
-			break
-		}
-		s.mu.Unlock()
-		select {
-		case <-s.space:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	if err := s.queue.Push(ctx, e); err != nil {
+		return err
 	}
 	s.lastEmitted = e.SourcePosition
-	select {
-	case s.ready <- struct{}{}:
-	default:
-	}
 	return nil
 }
 
