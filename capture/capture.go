@@ -115,28 +115,15 @@ func runOnce(ctx context.Context, stream string, store Appender, src Source, log
 	defer src.Close()
 	log.Info("capture started", "stream", stream, "resume", fmt.Sprintf("%x", resume.Position))
 
-	// Reading the next batch overlaps with appending the current one.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	batches := make(chan []journal.Entry, 2)
-	readErr := make(chan error, 1)
-	go func() {
-		defer close(batches)
-		for {
-			b, err := src.Next(ctx)
-			if err != nil {
-				readErr <- err
-				return
-			}
-			select {
-			case batches <- b:
-			case <-ctx.Done():
-				readErr <- ctx.Err()
-				return
-			}
+	// The source decodes in its own goroutine while this loop appends, so
+	// whatever accumulated during one sync becomes the next batch. (A
+	// second read-ahead stage here would freeze small batches early and
+	// make each wait behind a full sync.)
+	for {
+		b, err := src.Next(ctx)
+		if err != nil {
+			return err
 		}
-	}()
-	for b := range batches {
 		if _, err := store.Append(ctx, stream, b); err != nil {
 			if errors.Is(err, journal.ErrStoreFailed) || errors.Is(err, journal.ErrClosed) {
 				return Permanent(err)
@@ -145,7 +132,6 @@ func runOnce(ctx context.Context, stream string, store Appender, src Source, log
 		}
 		src.Durable(b[len(b)-1].SourcePosition)
 	}
-	return <-readErr
 }
 
 func resumePoint(ctx context.Context, store Appender, stream string) (Resume, error) {

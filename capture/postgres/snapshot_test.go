@@ -110,9 +110,9 @@ func TestInitialSnapshot(t *testing.T) {
 func TestSnapshotResume(t *testing.T) {
 	pg := fixtures.SharedPostgres(t)
 	conn := sqlConn(t, pg.DSN())
-	const rows = 60000
+	const rows = 200000
 	mustExec(t, conn, `CREATE TABLE big (id bigint PRIMARY KEY, pad text)`)
-	mustExec(t, conn, `INSERT INTO big SELECT g, repeat('x', 100) FROM generate_series(1, 60000) g`)
+	mustExec(t, conn, `INSERT INTO big SELECT g, repeat('x', 100) FROM generate_series(1, 200000) g`)
 	cfg := testConfig(pg.DSN(), "resume")
 	cfg.Snapshot, cfg.SnapshotChunk = "initial", 500
 	cfg.MaxBatch, cfg.MaxBuffered = 500, 1000 // keep the journal close behind the reader
@@ -123,7 +123,7 @@ func TestSnapshotResume(t *testing.T) {
 		if h, err := r.store.Head(context.Background(), "resume"); err == nil {
 			n = int(h.Seq) // only snapshot rows so far
 		}
-		if n >= (interrupted+1)*rows/5 {
+		if n >= (interrupted+1)*rows/10 {
 			r.restart(t, cfg)
 			interrupted++
 		}

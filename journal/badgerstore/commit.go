@@ -6,7 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sync"
+	"math/bits"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -133,13 +133,14 @@ type work struct {
 	committed uint64 // last seq handed to Badger in a committed transaction
 }
 
-// written is a group whose transactions are committed but not yet synced.
+// written is what the committer hands the syncer, in order: a chunk of
+// staged writes (one Badger transaction) and, at the end of a group, the
+// group's requests and the heads they make durable.
 type written struct {
-	reqs   []*request
-	heads  []headSnap
-	wait   *sync.WaitGroup
-	errs   *commitErrs
-	signed map[*streamState]journal.SignedCheckpoint
+	batch *badger.WriteBatch // nil on a group's final item when it staged nothing more
+	final bool
+	reqs  []*request
+	heads []headSnap
 }
 
 type headSnap struct {
@@ -150,25 +151,6 @@ type headSnap struct {
 	cr        *journal.CompactRange
 	ckptSize  uint64
 	ckptAt    time.Time
-}
-
-type commitErrs struct {
-	mu  sync.Mutex
-	err error
-}
-
-func (c *commitErrs) set(err error) {
-	c.mu.Lock()
-	if c.err == nil {
-		c.err = err
-	}
-	c.mu.Unlock()
-}
-
-func (c *commitErrs) get() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err
 }
 
 func (s *Store) commitLoop() {
@@ -284,8 +266,10 @@ func (s *Store) poison(err error) error {
 
 func (s *Store) syncLoop(in <-chan *written, done chan<- struct{}) {
 	defer close(done)
+	var pending []*written // finished groups waiting for the next sync
+	var flushErr error
 	for w := range in {
-		batch := []*written{w}
+		items := []*written{w}
 	more:
 		for {
 			select {
@@ -293,19 +277,30 @@ func (s *Store) syncLoop(in <-chan *written, done chan<- struct{}) {
 				if !ok {
 					break more
 				}
-				batch = append(batch, x)
+				items = append(items, x)
 			default:
 				break more
 			}
 		}
+		// Flush applies each chunk's transaction (in order) while the
+		// committer already stages the next one.
 		s.syncBusy.Store(true)
-		var err error
-		for _, b := range batch {
-			b.wait.Wait()
-			if e := b.errs.get(); e != nil && err == nil {
-				err = e
+		for _, it := range items {
+			if it.batch != nil {
+				if err := it.batch.Flush(); err != nil && flushErr == nil {
+					flushErr = fmt.Errorf("write: %w", err)
+				}
+				s.commits.Done()
+			}
+			if it.final {
+				pending = append(pending, it)
 			}
 		}
+		if len(pending) == 0 {
+			s.syncBusy.Store(false)
+			continue
+		}
+		err := flushErr
 		if err == nil {
 			if e := s.db.Sync(); e != nil {
 				err = fmt.Errorf("sync: %w", e)
@@ -314,10 +309,10 @@ func (s *Store) syncLoop(in <-chan *written, done chan<- struct{}) {
 		if err != nil {
 			err = s.poison(err)
 		} else {
-			s.publish(batch)
+			s.publish(pending)
 		}
 		reqs := 0
-		for _, b := range batch {
+		for _, b := range pending {
 			reqs += len(b.reqs)
 		}
 		s.lastSyncReqs.Store(int64(reqs))
@@ -326,13 +321,14 @@ func (s *Store) syncLoop(in <-chan *written, done chan<- struct{}) {
 		case s.syncEnded <- struct{}{}:
 		default:
 		}
-		for _, b := range batch {
+		for _, b := range pending {
 			for _, r := range b.reqs {
 				if r.done != nil {
 					r.done <- err
 				}
 			}
 		}
+		pending = nil
 	}
 }
 
@@ -365,14 +361,14 @@ type prodKey struct {
 type group struct {
 	s       *Store
 	now     time.Time
-	txn     *badger.Txn
+	wb      *badger.WriteBatch
+	staged  bool // wb holds at least one write
+	out     chan<- *written
 	size    int
 	count   int
 	touched []*work
 	dirty   map[*work]bool
 	ckpts   map[*work]*journal.SignedCheckpoint
-	wait    sync.WaitGroup
-	errs    commitErrs
 	// positions and producers staged in this group, for in-group dedup
 	positions map[*work][]posSeq
 	producers map[*work]map[prodKey]uint64
@@ -399,8 +395,9 @@ type posSeq struct {
 	seq uint64
 }
 
+// Chunks stay well inside Badger's transaction limits (15% of a memtable).
 const (
-	maxTxnBytes  = 4 << 20
+	maxTxnBytes  = 1 << 20
 	chunkEntries = 2048
 )
 
@@ -419,7 +416,8 @@ func (s *Store) writeGroup(reqs []*request, synced chan<- *written) {
 		}
 	}
 	g.arenaHint = min(g.arenaHint, 8<<20)
-	g.txn = s.db.NewTransaction(true)
+	g.out = synced
+	g.wb = s.db.NewWriteBatch()
 	var err error
 	for _, r := range reqs {
 		if err = g.apply(r); err != nil {
@@ -436,11 +434,12 @@ func (s *Store) writeGroup(reqs []*request, synced chan<- *written) {
 	if err == nil {
 		err = g.finish()
 	} else {
-		g.txn.Discard()
+		g.wb.Cancel()
 	}
 	if err != nil {
+		// Chunks already handed over may reach the disk; the store is
+		// poisoned either way and reopening recovers what did.
 		err = s.poison(err)
-		g.wait.Wait()
 		for _, r := range reqs {
 			if r.done != nil {
 				r.done <- err
@@ -448,7 +447,7 @@ func (s *Store) writeGroup(reqs []*request, synced chan<- *written) {
 		}
 		return
 	}
-	w := &written{reqs: reqs, wait: &g.wait, errs: &g.errs}
+	w := &written{final: true, reqs: reqs}
 	for _, wk := range g.touched {
 		w.heads = append(w.heads, headSnap{st: wk.st, seq: wk.seq, hash: wk.hash, highWater: wk.highWater, cr: wk.cr.Clone(), ckptSize: wk.ckptSize, ckptAt: wk.ckptAt})
 	}
@@ -482,38 +481,32 @@ func (g *group) room(need, keys int) error {
 func (g *group) set(k, v []byte) error {
 	g.size += len(k) + len(v)
 	g.count++
-	if err := g.txn.Set(k, v); err != nil {
+	g.staged = true
+	if err := g.wb.Set(k, v); err != nil {
 		return fmt.Errorf("stage write: %w", err)
 	}
 	return nil
 }
 
-// cut commits the current transaction asynchronously, with the heads it
-// implies so that every transaction leaves the journal consistent, and opens
-// the next one. Badger applies transactions in commit order.
+// cut ends the current chunk, with the heads it implies so that every
+// transaction leaves the journal consistent, hands it to the syncer to
+// apply (Badger applies them in order) and starts the next one.
 func (g *group) cut() error {
 	if err := g.writeHeads(); err != nil {
 		return err
 	}
-	g.commitAsync()
-	g.txn = g.s.db.NewTransaction(true)
-	g.size, g.count = 0, 0
+	g.handOff()
+	g.wb = g.s.db.NewWriteBatch()
+	g.size, g.count, g.staged = 0, 0, false
 	return nil
 }
 
-func (g *group) commitAsync() {
+func (g *group) handOff() {
 	for _, w := range g.touched {
 		w.committed = w.seq
 	}
-	g.wait.Add(1)
 	g.s.commits.Add(1)
-	g.txn.CommitWith(func(err error) {
-		if err != nil {
-			g.errs.set(fmt.Errorf("commit: %w", err))
-		}
-		g.wait.Done()
-		g.s.commits.Done()
-	})
+	g.out <- &written{batch: g.wb}
 }
 
 func (g *group) writeHeads() error {
@@ -522,17 +515,18 @@ func (g *group) writeHeads() error {
 			continue
 		}
 		g.dirty[w] = false
+		g.staged = true
 		if !w.known {
-			if err := g.txn.Set(streamKey(w.st.name), binary.BigEndian.AppendUint32(nil, w.st.id)); err != nil {
+			if err := g.wb.Set(streamKey(w.st.name), binary.BigEndian.AppendUint32(nil, w.st.id)); err != nil {
 				return fmt.Errorf("stage stream record: %w", err)
 			}
 			w.known = true
 		}
-		if err := g.txn.Set(idKey(prefixHead, w.st.id), encodeHead(headValue{seq: w.seq, hash: w.hash, highWater: w.highWater})); err != nil {
+		if err := g.wb.Set(idKey(prefixHead, w.st.id), encodeHead(headValue{seq: w.seq, hash: w.hash, highWater: w.highWater})); err != nil {
 			return fmt.Errorf("stage head: %w", err)
 		}
 		if c := g.ckpts[w]; c != nil {
-			if err := g.txn.Set(idKey(prefixCheckpoint, w.st.id), c.Note); err != nil {
+			if err := g.wb.Set(idKey(prefixCheckpoint, w.st.id), c.Note); err != nil {
 				return fmt.Errorf("stage checkpoint: %w", err)
 			}
 		}
@@ -549,10 +543,14 @@ func (g *group) finish() error {
 		}
 	}
 	if err := g.writeHeads(); err != nil {
-		g.txn.Discard()
+		g.wb.Cancel()
 		return err
 	}
-	g.commitAsync()
+	if g.staged {
+		g.handOff()
+	} else {
+		g.wb.Cancel()
+	}
 	return nil
 }
 
@@ -609,7 +607,7 @@ func (g *group) apply(r *request) error {
 			r.results[i] = journal.AppendResult{Seq: seq, Duplicate: true}
 			continue
 		}
-		need, keys := journal.EncodedSize(e)+recordHeader+8+32*64+13, 1
+		need, keys := journal.EncodedSize(e)+recordHeader+8+32*bits.TrailingZeros64(^w.cr.Size())+13, 1
 		if e.ProducerID != "" {
 			need, keys = need+len(e.ProducerID)+23, 2
 		}
