@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/cairnlog/cairn/capture"
+	"github.com/cairnlog/cairn/capture/mysql"
 	"github.com/cairnlog/cairn/capture/postgres"
 )
 
@@ -29,6 +32,8 @@ type sourceConfig struct {
 	Tables            []string `yaml:"tables"`
 	Snapshot          string   `yaml:"snapshot"`
 	HeartbeatInterval string   `yaml:"heartbeat_interval"`
+	ServerID          uint32   `yaml:"server_id"`
+	StartGTID         string   `yaml:"start_gtid"`
 }
 
 // loadConfig reads and validates the YAML file; unknown keys are errors so a
@@ -63,21 +68,69 @@ func (c fileConfig) validate() error {
 			return fmt.Errorf("config: two sources are named %q; names are stream names and must be unique", s.Name)
 		}
 		seen[s.Name] = true
-		if _, err := s.postgres(); err != nil {
+		if _, err := s.source(nil); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// postgres builds the capture config of a postgres source.
-func (s sourceConfig) postgres() (postgres.Config, error) {
+func (s sourceConfig) heartbeat(def time.Duration) (time.Duration, error) {
+	if s.HeartbeatInterval == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(s.HeartbeatInterval)
+	if err != nil {
+		return 0, fmt.Errorf("config: source %s: heartbeat_interval %q is not a duration like 10s", s.Name, s.HeartbeatInterval)
+	}
+	return d, nil
+}
+
+// source builds the capture source a config entry describes.
+func (s sourceConfig) source(log *slog.Logger) (capture.Source, error) {
 	switch s.Type {
 	case "postgres":
+		pc, err := s.postgres()
+		if err != nil {
+			return nil, err
+		}
+		pc.Logger = log
+		return postgres.New(pc)
+	case "mysql":
+		mc, err := s.mysql()
+		if err != nil {
+			return nil, err
+		}
+		mc.Logger = log
+		return mysql.New(mc)
 	case "":
-		return postgres.Config{}, fmt.Errorf("config: source %s has no type (type: postgres)", s.Name)
-	default:
-		return postgres.Config{}, fmt.Errorf("config: source %s: type %q is not supported (supported: postgres)", s.Name, s.Type)
+		return nil, fmt.Errorf("config: source %s has no type (type: postgres or type: mysql)", s.Name)
+	}
+	return nil, fmt.Errorf("config: source %s: type %q is not supported (supported: postgres, mysql)", s.Name, s.Type)
+}
+
+// mysql builds the capture config of a mysql (MariaDB) source.
+func (s sourceConfig) mysql() (mysql.Config, error) {
+	mc := mysql.DefaultConfig(s.Name, s.DSN)
+	if s.Slot != "" || s.Publication != "" || (s.Snapshot != "" && s.Snapshot != "never") {
+		return mc, fmt.Errorf("config: source %s: slot, publication and snapshot are postgres settings (a mysql source takes dsn, server_id, tables, heartbeat_interval)", s.Name)
+	}
+	if s.ServerID != 0 {
+		mc.ServerID = s.ServerID
+	}
+	mc.Tables, mc.StartGTID = s.Tables, s.StartGTID
+	d, err := s.heartbeat(mc.HeartbeatInterval)
+	if err != nil {
+		return mc, err
+	}
+	mc.HeartbeatInterval = d
+	return mc, mc.Validate()
+}
+
+// postgres builds the capture config of a postgres source.
+func (s sourceConfig) postgres() (postgres.Config, error) {
+	if s.ServerID != 0 || s.StartGTID != "" {
+		return postgres.Config{}, fmt.Errorf("config: source %s: server_id and start_gtid are mysql settings", s.Name)
 	}
 	pc := postgres.DefaultConfig(s.Name, s.DSN)
 	if s.Slot != "" {
@@ -90,12 +143,10 @@ func (s sourceConfig) postgres() (postgres.Config, error) {
 	if s.Snapshot != "" {
 		pc.Snapshot = s.Snapshot
 	}
-	if s.HeartbeatInterval != "" {
-		d, err := time.ParseDuration(s.HeartbeatInterval)
-		if err != nil {
-			return pc, fmt.Errorf("config: source %s: heartbeat_interval %q is not a duration like 10s", s.Name, s.HeartbeatInterval)
-		}
-		pc.HeartbeatInterval = d
+	d, err := s.heartbeat(pc.HeartbeatInterval)
+	if err != nil {
+		return pc, err
 	}
+	pc.HeartbeatInterval = d
 	return pc, pc.Validate()
 }

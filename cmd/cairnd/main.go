@@ -70,19 +70,21 @@ func run(args []string) error {
 	errs := make(chan error, len(cfg.Sources))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sources := map[string]*postgres.Source{}
+	sources := map[string]capture.Source{}
+	pgSources := map[string]*postgres.Source{}
 	for _, sc := range cfg.Sources {
-		pc, _ := sc.postgres()
-		pc.Logger = log
-		src, err := postgres.New(pc)
+		src, err := sc.source(log)
 		if err != nil {
 			store.Close()
 			return err
 		}
 		sources[sc.Name] = src
+		if pg, ok := src.(*postgres.Source); ok {
+			pgSources[sc.Name] = pg
+		}
 	}
 	if cfg.MetricsListen != "" {
-		if err := serveMetrics(ctx, cfg.MetricsListen, newCollector(store, sources), log); err != nil {
+		if err := serveMetrics(ctx, cfg.MetricsListen, newCollector(store, pgSources), log); err != nil {
 			store.Close()
 			return err
 		}

@@ -1,0 +1,284 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/go-sql-driver/mysql"
+
+	"github.com/cairnlog/cairn/capture"
+	"github.com/cairnlog/cairn/fixtures"
+	"github.com/cairnlog/cairn/journal"
+	"github.com/cairnlog/cairn/journal/badgerstore"
+	"github.com/cairnlog/cairn/journal/journaltest"
+)
+
+type running struct {
+	store  *badgerstore.Store
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func testConfig(dsn, name string) Config {
+	cfg := DefaultConfig(name, dsn)
+	cfg.HeartbeatInterval = 500 * time.Millisecond
+	return cfg
+}
+
+func startCapture(t *testing.T, cfg Config) *running {
+	t.Helper()
+	store, err := badgerstore.Open(badgerstore.DefaultConfig(filepath.Join(t.TempDir(), "data")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &running{store: store, done: make(chan error, 1)}
+	r.start(t, cfg)
+	t.Cleanup(func() { r.stop(t); store.Close() })
+	return r
+}
+
+func (r *running) start(t *testing.T, cfg Config) {
+	src, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	lc := capture.DefaultConfig(cfg.Name)
+	lc.MinBackoff = 50 * time.Millisecond
+	go func() { r.done <- capture.Run(ctx, lc, r.store, src) }()
+}
+
+func (r *running) stop(t *testing.T) {
+	if r.cancel == nil {
+		return
+	}
+	r.cancel()
+	r.cancel = nil
+	select {
+	case err := <-r.done:
+		if err != nil {
+			t.Errorf("capture ended with %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("capture did not stop")
+	}
+}
+
+func (r *running) waitChanges(t *testing.T, stream string, n int) []journal.Record {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		recs := journaltest.ReadAll(t, r.store, stream)
+		got := 0
+		for _, rec := range recs {
+			if rec.Kind == journal.KindChange {
+				got++
+			}
+		}
+		if got >= n {
+			return recs
+		}
+		select {
+		case err := <-r.done:
+			t.Fatalf("capture stopped early: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 60s for %d changes in %s, have %d", n, stream, got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func openDB(t *testing.T, dsn string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("mysql", dsn+"?multiStatements=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func mustExec(t *testing.T, db *sql.DB, q string, args ...any) {
+	t.Helper()
+	if _, err := db.Exec(q, args...); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+}
+
+func gtidPos(t *testing.T, db *sql.DB) string {
+	var p string
+	if err := db.QueryRow(`SELECT @@gtid_binlog_pos`).Scan(&p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestFramingAndDDL checks multi-table transactions keep commit order and
+// framing, and that DDL mid-stream is journaled with rows on both sides
+// carrying the right columns.
+func TestFramingAndDDL(t *testing.T) {
+	m := fixtures.SharedMariaDB(t)
+	db := openDB(t, m.DSN())
+	mustExec(t, db, `CREATE TABLE a (id INT PRIMARY KEY, v VARCHAR(10)); CREATE TABLE b (id INT PRIMARY KEY, n BIGINT)`)
+	cfg := testConfig(m.DSN(), "framing")
+	cfg.StartGTID = gtidPos(t, db)
+	r := startCapture(t, cfg)
+	mustExec(t, db, `BEGIN; INSERT INTO a VALUES (1, 'x'); INSERT INTO b VALUES (1, 10); UPDATE a SET v = 'y' WHERE id = 1; COMMIT`)
+	mustExec(t, db, `INSERT INTO b VALUES (2, 20)`)
+	mustExec(t, db, `ALTER TABLE a ADD COLUMN c INT DEFAULT 7`)
+	mustExec(t, db, `BEGIN; INSERT INTO a VALUES (2, 'z', 8); DELETE FROM b WHERE id = 1; COMMIT`)
+	mustExec(t, db, `ALTER TABLE a DROP COLUMN v`)
+	mustExec(t, db, `UPDATE a SET c = 9 WHERE id = 2`)
+	recs := r.waitChanges(t, "framing", 9)
+	var got []string
+	for _, rec := range recs {
+		switch rec.Kind {
+		case journal.KindTxBegin:
+			got = append(got, "begin "+rec.TxID)
+		case journal.KindTxCommit:
+			got = append(got, "commit "+rec.Metadata["changes"])
+		case journal.KindChange:
+			if rec.Op == journal.OpDDL {
+				got = append(got, "ddl "+strings.Fields(string(rec.Payload))[3]+" "+strings.Fields(string(rec.Payload))[4])
+				continue
+			}
+			got = append(got, fmt.Sprintf("%s %s %s %s -> %s", rec.Op, rec.Table, rec.Key, rec.Before, rec.After))
+		}
+	}
+	db0 := m.Database()
+	want := []string{
+		"begin", fmt.Sprintf(`insert %s.a {"id":1}  -> {"id":1,"v":"x"}`, db0), fmt.Sprintf(`insert %s.b {"id":1}  -> {"id":1,"n":10}`, db0),
+		fmt.Sprintf(`update %s.a {"id":1} {"id":1,"v":"x"} -> {"id":1,"v":"y"}`, db0), "commit 3",
+		"begin", fmt.Sprintf(`insert %s.b {"id":2}  -> {"id":2,"n":20}`, db0), "commit 1",
+		"begin", "ddl ADD COLUMN", "commit 1",
+		"begin", fmt.Sprintf(`insert %s.a {"id":2}  -> {"id":2,"v":"z","c":8}`, db0), fmt.Sprintf(`delete %s.b {"id":1} {"id":1,"n":10} -> `, db0), "commit 2",
+		"begin", "ddl DROP COLUMN", "commit 1",
+		"begin", fmt.Sprintf(`update %s.a {"id":2} {"id":2,"c":8} -> {"id":2,"c":9}`, db0), "commit 1",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("captured:\n%s", strings.Join(got, "\n"))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Fatalf("entry %d:\n got %s\nwant %s\nall:\n%s", i, got[i], want[i], strings.Join(got, "\n"))
+		}
+	}
+	var prev []byte
+	for _, rec := range recs {
+		if string(rec.SourcePosition[:20]) <= string(prev) {
+			t.Fatalf("seq %d: position does not rise", rec.Seq)
+		}
+		prev = rec.SourcePosition[:20]
+	}
+}
+
+// TestServerRestartAndPurgedBinlog restarts MariaDB mid-stream (capture
+// reconnects and loses nothing), then purges binlogs the journal still
+// needs: the next start fails permanently, naming the GTID.
+func TestServerRestartAndPurgedBinlog(t *testing.T) {
+	m := fixtures.StartMariaDB(t, fixtures.MariaDBOptions{})
+	db := openDB(t, m.DSN())
+	mustExec(t, db, `CREATE TABLE r (id INT PRIMARY KEY)`)
+	cfg := testConfig(m.DSN(), "restart")
+	cfg.StartGTID = gtidPos(t, db)
+	r := startCapture(t, cfg)
+	for i := 1; i <= 50; i++ {
+		mustExec(t, db, `INSERT INTO r VALUES (?)`, i)
+	}
+	r.waitChanges(t, "restart", 50)
+	if err := m.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Restart(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	db2 := openDB(t, m.DSN())
+	for i := 51; i <= 100; i++ {
+		mustExec(t, db2, `INSERT INTO r VALUES (?)`, i)
+	}
+	recs := r.waitChanges(t, "restart", 100)
+	seen := map[string]bool{}
+	for _, rec := range recs {
+		if rec.Kind == journal.KindChange {
+			if seen[string(rec.Key)] {
+				t.Fatalf("row %s captured twice", rec.Key)
+			}
+			seen[string(rec.Key)] = true
+		}
+	}
+	if len(seen) != 100 {
+		t.Fatalf("captured %d rows, want 100", len(seen))
+	}
+	r.stop(t)
+
+	for i := 101; i <= 110; i++ {
+		mustExec(t, db2, `INSERT INTO r VALUES (?)`, i)
+	}
+	if err := m.PurgeBinlogs(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	src, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := capture.Resume{}, error(nil)
+	if h, herr := r.store.HighWater(context.Background(), "restart"); herr == nil {
+		res.Position = h
+	}
+	err = src.Start(context.Background(), res)
+	if err == nil {
+		_, err = src.Next(context.Background())
+	}
+	src.Close()
+	if !errors.Is(err, ErrBinlogPurged) || !errors.Is(err, capture.ErrPermanent) || !strings.Contains(err.Error(), "0-1-") {
+		t.Fatalf("start after the binlog was purged: %v", err)
+	}
+}
+
+// TestBadServerSettings refuses a server whose binlog lacks column names,
+// and an unknown table, with errors that name the fix.
+func TestBadServerSettings(t *testing.T) {
+	m := fixtures.StartMariaDB(t, fixtures.MariaDBOptions{Extra: map[string]string{"binlog_row_metadata": "MINIMAL"}})
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want error
+		hint string
+	}{
+		{"row metadata", testConfig(m.DSN(), "bad1"), ErrServerSettings, "binlog_row_metadata=FULL"},
+		{"unknown table", func() Config { c := testConfig(m.DSN(), "bad2"); c.Tables = []string{m.Database() + ".nope"}; return c }(), ErrServerSettings, "binlog_row_metadata"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src, err := New(tc.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = src.Start(context.Background(), capture.Resume{})
+			src.Close()
+			if !errors.Is(err, tc.want) || !errors.Is(err, capture.ErrPermanent) || !strings.Contains(err.Error(), tc.hint) {
+				t.Fatalf("got %v, want a permanent %v mentioning %q", err, tc.want, tc.hint)
+			}
+		})
+	}
+	good := fixtures.SharedMariaDB(t)
+	c := testConfig(good.DSN(), "bad3")
+	c.Tables = []string{good.Database() + ".nope"}
+	src, _ := New(c)
+	err := src.Start(context.Background(), capture.Resume{})
+	src.Close()
+	if !errors.Is(err, ErrUnknownTable) || !strings.Contains(err.Error(), ".nope") {
+		t.Fatalf("unknown table: %v", err)
+	}
+	if err := DefaultConfig("x", "").Validate(); err == nil || !strings.Contains(err.Error(), "dsn") {
+		t.Fatalf("missing dsn: %v", err)
+	}
+}

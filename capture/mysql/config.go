@@ -1,0 +1,78 @@
+package mysql
+
+import (
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"strings"
+	"time"
+
+	gomysql "github.com/go-mysql-org/go-mysql/mysql"
+	driver "github.com/go-sql-driver/mysql"
+)
+
+// Config configures one MariaDB source.
+type Config struct {
+	// Name is the source name: the journal stream and every entry's source_id.
+	Name string
+	// DSN is a go-sql-driver DSN, user:password@tcp(host:port)/database, for a
+	// user with REPLICATION SLAVE, REPLICATION CLIENT and SELECT.
+	DSN string
+	// ServerID identifies Cairn to the server as a replica; it must differ
+	// from the server's and every other replica's (default: derived from Name).
+	ServerID uint32
+	// Tables lists "database.table" names to capture; empty means every
+	// table of the DSN's database.
+	Tables []string
+	// StartGTID is where a new stream starts: "" for the server's current
+	// position (capture from now on), "beginning" for the oldest binlog the
+	// server still has, or a GTID ("0-1-42") to start after. A stream that
+	// already has entries always resumes from the journal instead.
+	StartGTID string
+	// HeartbeatInterval asks the server for binlog heartbeats when idle.
+	HeartbeatInterval time.Duration
+	// MaxBatch and MaxBuffered bound one append and the decoded backlog.
+	MaxBatch    int
+	MaxBuffered int
+	Logger      *slog.Logger
+}
+
+// DefaultConfig returns defaults for a source named name.
+func DefaultConfig(name, dsn string) Config {
+	h := fnv.New32a()
+	h.Write([]byte("cairn/" + name))
+	return Config{
+		Name: name, DSN: dsn, ServerID: 0x40000000 | h.Sum32()&0x3fffffff,
+		HeartbeatInterval: 5 * time.Second, MaxBatch: 5000, MaxBuffered: 20000,
+	}
+}
+
+// Validate reports the first unusable setting, naming the fix.
+func (c Config) Validate() error {
+	switch {
+	case c.Name == "":
+		return fmt.Errorf("mysql source: name is empty")
+	case strings.TrimSpace(c.DSN) == "":
+		return fmt.Errorf("mysql source %s: dsn is empty (set dsn: user:password@tcp(host:3306)/database)", c.Name)
+	case c.ServerID == 0:
+		return fmt.Errorf("mysql source %s: server_id must not be 0", c.Name)
+	case c.HeartbeatInterval < 0:
+		return fmt.Errorf("mysql source %s: heartbeat_interval must not be negative", c.Name)
+	case c.MaxBatch < 1 || c.MaxBuffered < c.MaxBatch:
+		return fmt.Errorf("mysql source %s: max batch %d / max buffered %d", c.Name, c.MaxBatch, c.MaxBuffered)
+	}
+	if _, err := driver.ParseDSN(c.DSN); err != nil {
+		return fmt.Errorf("mysql source %s: dsn: %v (want user:password@tcp(host:3306)/database)", c.Name, err)
+	}
+	if c.StartGTID != "" && c.StartGTID != "beginning" {
+		if _, err := gomysql.ParseMariadbGTIDSet(c.StartGTID); err != nil || strings.Contains(c.StartGTID, ",") {
+			return fmt.Errorf("mysql source %s: start_gtid %q is not a single domain-server-seq GTID, \"beginning\" or empty", c.Name, c.StartGTID)
+		}
+	}
+	for _, t := range c.Tables {
+		if db, tbl, ok := strings.Cut(t, "."); !ok || db == "" || tbl == "" {
+			return fmt.Errorf("mysql source %s: table %q is not database.table", c.Name, t)
+		}
+	}
+	return nil
+}

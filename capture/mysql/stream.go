@@ -1,0 +1,198 @@
+package mysql
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-mysql-org/go-mysql/replication"
+
+	"github.com/cairnlog/cairn/journal"
+)
+
+var systemSchemas = map[string]bool{"mysql": true, "information_schema": true, "performance_schema": true, "sys": true}
+
+// handle turns one binlog event into journal entries.
+func (s *Source) handle(ctx context.Context, ev *replication.BinlogEvent) error {
+	switch e := ev.Event.(type) {
+	case *replication.MariadbGTIDEvent:
+		s.tx = txState{
+			open: true, gtid: e.GTID, text: e.GTID.String(),
+			commitTime: time.Unix(int64(ev.Header.Timestamp), 0).UTC(),
+			standalone: e.IsStandalone() || e.IsDDL(),
+		}
+	case *replication.QueryEvent:
+		q := strings.TrimSpace(string(e.Query))
+		switch {
+		case strings.EqualFold(q, "BEGIN"):
+		case strings.EqualFold(q, "COMMIT"): // non-transactional engines
+			return s.commit(ctx)
+		default:
+			if err := s.ddl(ctx, string(e.Schema), q); err != nil {
+				return err
+			}
+			if s.tx.standalone {
+				return s.commit(ctx)
+			}
+		}
+	case *replication.XIDEvent:
+		return s.commit(ctx)
+	case *replication.RowsEvent:
+		return s.rows(ctx, ev.Header.EventType, e)
+	case *replication.TableMapEvent, *replication.RotateEvent, *replication.FormatDescriptionEvent,
+		*replication.MariadbGTIDListEvent, *replication.MariadbBinlogCheckPointEvent, *replication.MariadbAnnotateRowsEvent,
+		*replication.GenericEvent:
+		// Table maps arrive with the rows events that use them; the rest
+		// carries nothing to capture (heartbeats are generic events).
+	}
+	return nil
+}
+
+func (s *Source) captured(schema, table string) bool {
+	if systemSchemas[schema] {
+		return false
+	}
+	if s.tables != nil {
+		return s.tables[schema+"."+table]
+	}
+	return s.dsn.DBName == "" || schema == s.dsn.DBName
+}
+
+func (s *Source) entry(kind journal.Kind, index uint64, resumeAfter string) journal.Entry {
+	return journal.Entry{
+		Kind: kind, SourcePosition: Position(s.tx.gtid, index, resumeAfter),
+		TxID: s.tx.text, CommitTime: s.tx.commitTime,
+	}
+}
+
+// begin emits tx_begin before a transaction's first captured change, so a
+// transaction that touched no captured table leaves no trace.
+func (s *Source) begin(ctx context.Context) error {
+	if !s.tx.open {
+		return fmt.Errorf("%w: row change outside a GTID event group", ErrProtocol)
+	}
+	if s.tx.begun {
+		return nil
+	}
+	s.tx.begun = true
+	return s.emit(ctx, s.entry(journal.KindTxBegin, 0, s.prev))
+}
+
+func (s *Source) change(ctx context.Context, table string, op journal.Op, key, before, after []byte) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	s.tx.index++
+	e := s.entry(journal.KindChange, s.tx.index, s.prev)
+	e.Table, e.Op, e.Key, e.Before, e.After = table, op, key, before, after
+	return s.emit(ctx, e)
+}
+
+func (s *Source) commit(ctx context.Context) error {
+	if !s.tx.open {
+		return nil
+	}
+	if s.tx.begun {
+		e := s.entry(journal.KindTxCommit, s.tx.index+1, s.tx.text)
+		e.Metadata = map[string]string{"changes": strconv.FormatUint(s.tx.index, 10)}
+		if err := s.emit(ctx, e); err != nil {
+			return err
+		}
+	}
+	s.prev = s.tx.text
+	s.tx = txState{}
+	return nil
+}
+
+// ddl records a schema change statement of a captured database.
+func (s *Source) ddl(ctx context.Context, schema, query string) error {
+	if systemSchemas[schema] || s.tables == nil && s.dsn.DBName != "" && schema != s.dsn.DBName {
+		return nil
+	}
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	s.tx.index++
+	e := s.entry(journal.KindChange, s.tx.index, s.prev)
+	e.Table, e.Op, e.Payload = schema, journal.OpDDL, []byte(query)
+	return s.emit(ctx, e)
+}
+
+func (s *Source) rows(ctx context.Context, t replication.EventType, e *replication.RowsEvent) error {
+	schema, table := string(e.Table.Schema), string(e.Table.Table)
+	if !s.captured(schema, table) {
+		return nil
+	}
+	cols, ok := s.colsFor[e.Table]
+	if !ok {
+		var err error
+		if cols, err = ColumnsFromTableMap(e.Table); err != nil {
+			return fmt.Errorf("%s.%s: %w", schema, table, err)
+		}
+		if len(s.colsFor) > 1024 {
+			clear(s.colsFor)
+		}
+		s.colsFor[e.Table] = cols
+	}
+	pk := make([]int, len(e.Table.PrimaryKey))
+	for i, c := range e.Table.PrimaryKey {
+		pk[i] = int(c)
+	}
+	name := schema + "." + table
+	key := func(row []any) ([]byte, error) {
+		if len(pk) == 0 {
+			return nil, nil
+		}
+		return AppendKey(nil, cols, row, pk)
+	}
+	switch e.Type() {
+	case replication.EnumRowsEventTypeInsert, replication.EnumRowsEventTypeDelete:
+		op := journal.OpInsert
+		if e.Type() == replication.EnumRowsEventTypeDelete {
+			op = journal.OpDelete
+		}
+		for _, row := range e.Rows {
+			img, err := AppendRow(nil, cols, row)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			k, err := key(row)
+			if err != nil {
+				return fmt.Errorf("%s key: %w", name, err)
+			}
+			before, after := []byte(nil), img
+			if op == journal.OpDelete {
+				before, after = img, nil
+			}
+			if err := s.change(ctx, name, op, k, before, after); err != nil {
+				return err
+			}
+		}
+	case replication.EnumRowsEventTypeUpdate:
+		if len(e.Rows)%2 != 0 {
+			return fmt.Errorf("%w: update event for %s with %d row images", ErrProtocol, name, len(e.Rows))
+		}
+		for i := 0; i < len(e.Rows); i += 2 {
+			before, err := AppendRow(nil, cols, e.Rows[i])
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			after, err := AppendRow(nil, cols, e.Rows[i+1])
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			k, err := key(e.Rows[i+1])
+			if err != nil {
+				return fmt.Errorf("%s key: %w", name, err)
+			}
+			if err := s.change(ctx, name, journal.OpUpdate, k, before, after); err != nil {
+				return err
+			}
+		}
+	default:
+		return fmt.Errorf("%w: rows event type %v for %s", ErrProtocol, t, name)
+	}
+	return nil
+}
