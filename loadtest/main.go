@@ -3,6 +3,10 @@
 // docs/benchmarks.md).
 //
 //	go run ./loadtest journal [-entries N] [-verify-entries N] [-dir DIR]
+//	go run ./loadtest pg-catchup [-inserts N] [-updates N] [-latency D] [-cpuprofile FILE]
+//	go run ./loadtest pg-latency [-duration D] [-rate N] [-rows N] [-writers N]
+//
+// pg-catchup and pg-latency are described in pg.go, pgcatchup.go and pglatency.go.
 package main
 
 import (
@@ -17,7 +21,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: loadtest journal [flags]")
+		fmt.Fprintln(os.Stderr, "usage: loadtest journal|pg-catchup|pg-latency [flags]")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -46,8 +50,10 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 		err = runJournalBench(ctx, log, cfg, os.Stdout)
+	case "pg-catchup", "pg-latency":
+		err = runPGCommand(ctx, log, os.Args[1], os.Args[2:], os.Stdout)
 	default:
-		err = fmt.Errorf("unknown benchmark %q (want: journal)", os.Args[1])
+		err = fmt.Errorf("unknown benchmark %q (want: journal, pg-catchup or pg-latency)", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
