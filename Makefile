@@ -45,8 +45,9 @@ demo: build pg-deps
 	bash fixtures/demo.sh $(BIN)
 
 # Long benchmarks, each with a same-run reference; results go in docs/benchmarks.md.
-bench: deps
+bench: deps pg-deps
 	$(GO) run ./loadtest journal
+	$(GO) run ./loadtest pg-catchup
 
 clean:
 	rm -rf $(BIN)
