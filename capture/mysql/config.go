@@ -29,6 +29,11 @@ type Config struct {
 	// server still has, or a GTID ("0-1-42") to start after. A stream that
 	// already has entries always resumes from the journal instead.
 	StartGTID string
+	// Snapshot is "initial" (copy existing rows, consistent with the binlog
+	// position the stream starts after) or "never".
+	Snapshot string
+	// SnapshotChunk is how many rows one snapshot chunk reads.
+	SnapshotChunk int
 	// HeartbeatInterval asks the server for binlog heartbeats when idle.
 	HeartbeatInterval time.Duration
 	// MaxBatch and MaxBuffered bound one append and the decoded backlog.
@@ -43,6 +48,7 @@ func DefaultConfig(name, dsn string) Config {
 	h.Write([]byte("cairn/" + name))
 	return Config{
 		Name: name, DSN: dsn, ServerID: 0x40000000 | h.Sum32()&0x3fffffff,
+		Snapshot: "never", SnapshotChunk: 10000,
 		HeartbeatInterval: 5 * time.Second, MaxBatch: 5000, MaxBuffered: 20000,
 	}
 }
@@ -56,6 +62,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("mysql source %s: dsn is empty (set dsn: user:password@tcp(host:3306)/database)", c.Name)
 	case c.ServerID == 0:
 		return fmt.Errorf("mysql source %s: server_id must not be 0", c.Name)
+	case c.Snapshot != "initial" && c.Snapshot != "never":
+		return fmt.Errorf("mysql source %s: snapshot %q must be initial or never", c.Name, c.Snapshot)
+	case c.SnapshotChunk < 1:
+		return fmt.Errorf("mysql source %s: snapshot chunk %d must be positive", c.Name, c.SnapshotChunk)
 	case c.HeartbeatInterval < 0:
 		return fmt.Errorf("mysql source %s: heartbeat_interval must not be negative", c.Name)
 	case c.MaxBatch < 1 || c.MaxBuffered < c.MaxBatch:

@@ -32,6 +32,7 @@ type Source struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	syncer *replication.BinlogSyncer
+	db     *sql.DB // pre-flight and snapshot connections; closed by Close
 	queue  *capture.Queue
 	resume []byte
 
@@ -92,7 +93,7 @@ func (s *Source) Start(ctx context.Context, resume capture.Resume) (err error) {
 	if err != nil {
 		return capture.Permanent(fmt.Errorf("dsn: %w", err))
 	}
-	defer db.Close()
+	s.db = db
 	current, err := s.preflight(ctx, db)
 	if err != nil {
 		return err
@@ -110,13 +111,22 @@ func (s *Source) Start(ctx context.Context, resume capture.Resume) (err error) {
 			return capture.Permanent(fmt.Errorf("the journal's last position is not a MariaDB position: %w", err))
 		}
 	}
+	snap, err := s.planSnapshot(ctx, resume)
+	if err != nil {
+		return err
+	}
+	if snap != nil && len(s.resume) == 0 {
+		start = snap.gtid // stream exactly after the snapshot's point
+	}
 	s.prev = start
 	gset, err := gomysql.ParseMariadbGTIDSet(start)
 	if err != nil {
+		snap.close()
 		return capture.Permanent(fmt.Errorf("resume GTID %q: %w", start, err))
 	}
 	host, port, err := net.SplitHostPort(s.dsn.Addr)
 	if err != nil {
+		snap.close()
 		return capture.Permanent(fmt.Errorf("dsn address %q: %w", s.dsn.Addr, err))
 	}
 	p, _ := strconv.Atoi(port)
@@ -127,17 +137,27 @@ func (s *Source) Start(ctx context.Context, resume capture.Resume) (err error) {
 		HeartbeatPeriod: s.cfg.HeartbeatInterval, DisableRetrySync: true,
 		Logger: slog.New(slog.DiscardHandler),
 	})
-	streamer, err := s.syncer.StartSyncGTID(gset)
-	if err != nil {
-		s.syncer.Close()
-		return s.classify(fmt.Errorf("start binlog dump after GTID %q: %w", start, err), start)
-	}
-	s.log.Info("streaming binlog", "after_gtid", start)
 	rctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		if snap != nil {
+			err := s.runSnapshot(rctx, snap)
+			snap.close()
+			if err != nil {
+				s.queue.Fail(err)
+				return
+			}
+		}
+		// The binlog stream starts after the snapshot, so a long copy does
+		// not leave a dump connection waiting (the server would drop it).
+		streamer, err := s.syncer.StartSyncGTID(gset)
+		if err != nil {
+			s.queue.Fail(s.classify(fmt.Errorf("start binlog dump after GTID %q: %w", start, err), start))
+			return
+		}
+		s.log.Info("streaming binlog", "after_gtid", start)
 		for {
 			ev, err := streamer.GetEvent(rctx)
 			if err != nil {
@@ -230,6 +250,10 @@ func (s *Source) Close() error {
 		s.syncer.Close()
 	}
 	s.wg.Wait()
+	if s.db != nil {
+		s.db.Close()
+		s.db = nil
+	}
 	return nil
 }
 

@@ -51,13 +51,15 @@ func startCapture(t *testing.T, cfg Config) *running {
 	lc := capture.DefaultConfig(cfg.Name)
 	go func() { r.done <- capture.Run(ctx, lc, store, src) }()
 	t.Cleanup(func() { r.stop(t) })
-	// Changes count only from the moment the slot exists and streams.
+	// Changes count only from the moment the slot exists and streams. With
+	// an initial snapshot the slot streams only after the copy, so waiting
+	// for it to exist is enough (the snapshot covers what comes before).
 	conn := sqlConn(t, cfg.DSN)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var active bool
 		err := conn.QueryRow(context.Background(), `SELECT active FROM pg_replication_slots WHERE slot_name = $1`, cfg.Slot).Scan(&active)
-		if err == nil && active {
+		if err == nil && (active || cfg.Snapshot == "initial") {
 			return r
 		}
 		select {

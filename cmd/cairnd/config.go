@@ -112,8 +112,11 @@ func (s sourceConfig) source(log *slog.Logger) (capture.Source, error) {
 // mysql builds the capture config of a mysql (MariaDB) source.
 func (s sourceConfig) mysql() (mysql.Config, error) {
 	mc := mysql.DefaultConfig(s.Name, s.DSN)
-	if s.Slot != "" || s.Publication != "" || (s.Snapshot != "" && s.Snapshot != "never") {
-		return mc, fmt.Errorf("config: source %s: slot, publication and snapshot are postgres settings (a mysql source takes dsn, server_id, tables, heartbeat_interval)", s.Name)
+	if s.Slot != "" || s.Publication != "" {
+		return mc, fmt.Errorf("config: source %s: slot and publication are postgres settings (a mysql source takes dsn, server_id, tables, snapshot, start_gtid, heartbeat_interval)", s.Name)
+	}
+	if s.Snapshot != "" {
+		mc.Snapshot = s.Snapshot
 	}
 	if s.ServerID != 0 {
 		mc.ServerID = s.ServerID
