@@ -5,8 +5,10 @@
 //	go run ./loadtest journal [-entries N] [-verify-entries N] [-dir DIR]
 //	go run ./loadtest pg-catchup [-inserts N] [-updates N] [-latency D] [-cpuprofile FILE]
 //	go run ./loadtest pg-latency [-duration D] [-rate N] [-rows N] [-writers N]
+//	go run ./loadtest mysql-catchup [-inserts N] [-updates N] [-rounds N] [-cpuprofile FILE]
 //
-// pg-catchup and pg-latency are described in pg.go, pgcatchup.go and pglatency.go.
+// pg-catchup and pg-latency are described in pg.go, pgcatchup.go and
+// pglatency.go; mysql-catchup in mysqlcatchup.go.
 package main
 
 import (
@@ -21,7 +23,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: loadtest journal|pg-catchup|pg-latency [flags]")
+		fmt.Fprintln(os.Stderr, "usage: loadtest journal|pg-catchup|pg-latency|mysql-catchup [flags]")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -52,8 +54,10 @@ func main() {
 		err = runJournalBench(ctx, log, cfg, os.Stdout)
 	case "pg-catchup", "pg-latency":
 		err = runPGCommand(ctx, log, os.Args[1], os.Args[2:], os.Stdout)
+	case "mysql-catchup":
+		err = runMySQLCommand(ctx, log, os.Args[2:], os.Stdout)
 	default:
-		err = fmt.Errorf("unknown benchmark %q (want: journal, pg-catchup or pg-latency)", os.Args[1])
+		err = fmt.Errorf("unknown benchmark %q (want: journal, pg-catchup, pg-latency or mysql-catchup)", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)

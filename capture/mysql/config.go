@@ -49,7 +49,7 @@ func DefaultConfig(name, dsn string) Config {
 	return Config{
 		Name: name, DSN: dsn, ServerID: 0x40000000 | h.Sum32()&0x3fffffff,
 		Snapshot: "never", SnapshotChunk: 10000,
-		HeartbeatInterval: 5 * time.Second, MaxBatch: 5000, MaxBuffered: 20000,
+		HeartbeatInterval: 5 * time.Second, MaxBatch: 20000, MaxBuffered: 80000,
 	}
 }
 

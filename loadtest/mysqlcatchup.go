@@ -1,0 +1,642 @@
+package main
+
+// mysql-catchup: how fast Cairn drains a MariaDB binlog backlog into the
+// durable journal, against mariadb-binlog -v decoding the same binlog files
+// to /dev/null.
+//
+//	go run ./loadtest mysql-catchup [-inserts 1000000] [-updates 500000] [-chunk 10000] [-rounds 3] [-dir DIR] [-cpuprofile FILE]
+//	go run ./loadtest mysql-catchup -inserts 20000 -updates 10000      # smoke run (about 5 s; start-up dominates)
+//
+// Steps, on a fresh server from fixtures.LaunchMariaDB (the fixture's
+// settings: binlog_format=ROW, binlog_row_image=FULL,
+// binlog_row_metadata=FULL, innodb_flush_log_at_trx_commit=2,
+// sync_binlog=0), stopped at the end, also on error or Ctrl-C:
+//  1. Create the orders table in the DSN's database (bigint id, bigint,
+//     decimal(12,2), text, text, datetime(6); InnoDB), then FLUSH BINARY
+//     LOGS, so the workload starts a binlog file of its own, and record
+//     gtidBefore = @@gtid_binlog_pos.
+//  2. Write the backlog with the sequence engine (seq_1_to_N): -inserts rows
+//     in autocommit statements of -chunk rows, then -updates rows (ids
+//     1..updates) in statements of -chunk rows (default: 100 x 10k inserts,
+//     50 x 10k updates); each statement is one transaction with one GTID.
+//     Record gtidAfter, FLUSH BINARY LOGS again, so the workload's files are
+//     closed and hold nothing else, and list them. Then let InnoDB write
+//     back its dirty pages and sync(2) (the counterpart of pg-catchup's
+//     CHECKPOINT), so that I/O does not fall into a timed phase.
+//  3. Run the reference once untimed with its output counted: it must show
+//     exactly the workload's row events and transactions, GTIDs
+//     gtidBefore+1 .. gtidAfter, so the timed runs below decode what Cairn
+//     captures and nothing else.
+//  4. Each round reads the whole backlog twice, one reader after the other
+//     so each has the machine's two cores to itself (the server's binlog
+//     dump thread serves both); odd rounds run the reference first, even
+//     rounds Cairn first.
+//     - Reference: mariadb-binlog --read-from-remote-server -v <the
+//     workload's files> > /dev/null (-v decodes every row event into
+//     pseudo-SQL; without --to-last-log it stops at the end of the last
+//     file named), timed from start to exit. (A GTID --start-position in
+//     remote mode reads only to the end of the first file, so the files
+//     are named instead; step 1's FLUSH makes them the workload's alone.)
+//     - Cairn: capture.Run with the MariaDB source (StartGTID gtidBefore,
+//     its own server_id each round) into a fresh Badger journal, timed
+//     from start until the journal's durable head reaches the expected
+//     entry count: every change plus a tx_begin and a tx_commit per
+//     transaction. The journal is then read back, and the run fails unless
+//     it holds exactly -inserts inserts and -updates updates of the orders
+//     table and one tx_begin and one tx_commit per transaction: a fast wrong
+//     run must not count.
+//  5. Report each round, the median rates and their ratio (the machine's
+//     speed varies from minute to minute, so one round alone misleads).
+//
+// -cpuprofile covers Cairn's timed capture in round 1, nothing else. Nothing
+// is asserted about timings.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	_ "github.com/go-sql-driver/mysql"
+
+	"github.com/cairnlog/cairn/capture"
+	"github.com/cairnlog/cairn/capture/mysql"
+	"github.com/cairnlog/cairn/fixtures"
+	"github.com/cairnlog/cairn/journal"
+	"github.com/cairnlog/cairn/journal/badgerstore"
+)
+
+const mysqlCatchupStream = "mysql-catchup"
+
+// mysqlBench configures mysql-catchup.
+type mysqlBench struct {
+	Inserts    int    // rows inserted by the workload
+	Updates    int    // rows then updated (ids 1..Updates), at most Inserts
+	Chunk      int    // rows per workload transaction
+	Rounds     int    // interleaved rounds, each reading the whole backlog twice
+	Dir        string // scratch dir for the journals (default: a temp dir, removed after)
+	CPUProfile string // write a CPU profile of Cairn's timed capture in round 1 here
+}
+
+func defaultMySQLBench() mysqlBench {
+	return mysqlBench{Inserts: 1_000_000, Updates: 500_000, Chunk: 10_000, Rounds: 3}
+}
+
+func (c mysqlBench) validate() error {
+	switch {
+	case c.Inserts < 1:
+		return fmt.Errorf("-inserts %d must be positive", c.Inserts)
+	case c.Updates < 0 || c.Updates > c.Inserts:
+		return fmt.Errorf("-updates %d must be between 0 and -inserts (%d): updates touch ids 1..updates", c.Updates, c.Inserts)
+	case c.Chunk < 1:
+		return fmt.Errorf("-chunk %d must be positive", c.Chunk)
+	case c.Rounds < 1:
+		return fmt.Errorf("-rounds %d must be positive", c.Rounds)
+	}
+	return nil
+}
+
+// runMySQLCommand parses the flags of mysql-catchup and runs it.
+func runMySQLCommand(ctx context.Context, log *slog.Logger, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("mysql-catchup", flag.ExitOnError)
+	cfg := defaultMySQLBench()
+	fs.IntVar(&cfg.Inserts, "inserts", cfg.Inserts, "rows inserted into the backlog")
+	fs.IntVar(&cfg.Updates, "updates", cfg.Updates, "rows then updated (ids 1..N, at most -inserts)")
+	fs.IntVar(&cfg.Chunk, "chunk", cfg.Chunk, "rows per backlog transaction")
+	fs.IntVar(&cfg.Rounds, "rounds", cfg.Rounds, "interleaved catch-up rounds (median reported)")
+	fs.StringVar(&cfg.Dir, "dir", "", "scratch dir for the journals (default: a temp dir, removed after)")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of Cairn's timed capture in round 1")
+	_ = fs.Parse(args)
+	return runMySQLBench(ctx, log, cfg, out)
+}
+
+// runMySQLBench starts a server, runs the catch-up comparison and stops the
+// server.
+func runMySQLBench(ctx context.Context, log *slog.Logger, cfg mysqlBench, out io.Writer) (err error) {
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	dir := cfg.Dir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "cairn-mysqlbench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	my, err := fixtures.LaunchMariaDB(sctx, fixtures.MariaDBOptions{})
+	cancel()
+	if err != nil {
+		return fmt.Errorf("start MariaDB: %w", err)
+	}
+	defer func() {
+		if serr := my.Stop(); serr != nil {
+			err = errors.Join(err, fmt.Errorf("stop MariaDB: %w", serr))
+		}
+	}()
+	db, err := sql.Open("mysql", my.DSN())
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx) // one session for the whole workload
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close()
+	var version, flushAtCommit, syncBinlog string
+	if err := conn.QueryRowContext(ctx, "SELECT @@version, @@innodb_flush_log_at_trx_commit, @@sync_binlog").
+		Scan(&version, &flushAtCommit, &syncBinlog); err != nil {
+		return fmt.Errorf("read server version: %w", err)
+	}
+	fmt.Fprintf(out, "machine: %d CPUs, %s/%s, %s, MariaDB %s (innodb_flush_log_at_trx_commit=%s, sync_binlog=%s)\n",
+		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), version, flushAtCommit, syncBinlog)
+	if err := runMySQLCatchup(ctx, log, cfg, my, conn, dir, out); err != nil {
+		return fmt.Errorf("mysql-catchup: %w", err)
+	}
+	return nil
+}
+
+const myOrdersDDL = `CREATE TABLE orders (
+	id          bigint PRIMARY KEY,
+	customer_id bigint NOT NULL,
+	amount      decimal(12,2) NOT NULL,
+	status      text NOT NULL,
+	note        text,
+	created_at  datetime(6) NOT NULL
+) ENGINE=InnoDB`
+
+// myOrdersInsert takes the sequence table's upper bound (the engine makes
+// seq_1_to_N on demand) and then (lo, hi) as statement arguments.
+const myOrdersInsert = `INSERT INTO orders (id, customer_id, amount, status, note, created_at)
+SELECT seq, seq %% 50000, ((seq * 7919) %% 1000000) / 100.0, 'new',
+       CONCAT('order ', seq, ' for customer ', seq %% 50000),
+       TIMESTAMP '2024-01-01 00:00:00' + INTERVAL seq SECOND
+FROM seq_1_to_%d WHERE seq BETWEEN ? AND ?`
+
+const myOrdersUpdate = `UPDATE orders SET status = 'paid', amount = amount + 1.50, note = CONCAT(note, ' (paid)')
+WHERE id BETWEEN ? AND ?`
+
+// myBacklog is what the workload left in the binlog.
+type myBacklog struct {
+	before, after string   // @@gtid_binlog_pos before and after the workload
+	files         []string // the binlog files holding exactly the workload
+	bytes         int64    // their total size
+	inserts       int
+	updates       int
+	changes, txs  int
+	entries       uint64 // journal entries Cairn must write: changes + 2 per transaction
+	table         string // database.table, as Cairn names it
+}
+
+func runMySQLCatchup(ctx context.Context, log *slog.Logger, cfg mysqlBench, my *fixtures.MariaDB, conn *sql.Conn, dir string, out io.Writer) error {
+	if _, err := conn.ExecContext(ctx, myOrdersDDL); err != nil {
+		return fmt.Errorf("create table: %w", err)
+	}
+	// FLUSH BINARY LOGS is never written to the binlog itself: the new
+	// file holds nothing but what follows.
+	if _, err := conn.ExecContext(ctx, "FLUSH BINARY LOGS"); err != nil {
+		return fmt.Errorf("flush binary logs: %w", err)
+	}
+	bl := myBacklog{table: my.Database() + ".orders", inserts: cfg.Inserts, updates: cfg.Updates, changes: cfg.Inserts + cfg.Updates}
+	var err error
+	if bl.before, err = gtidBinlogPos(ctx, conn); err != nil {
+		return err
+	}
+	if bl.before == "" || strings.Contains(bl.before, ",") {
+		return fmt.Errorf("@@gtid_binlog_pos before the workload is %q; want one GTID", bl.before)
+	}
+	filesBefore, err := binaryLogs(ctx, conn)
+	if err != nil {
+		return err
+	}
+	began := time.Now()
+	insertTx, err := writeMyChunks(ctx, conn, fmt.Sprintf(myOrdersInsert, cfg.Inserts), cfg.Inserts, cfg.Chunk)
+	if err != nil {
+		return fmt.Errorf("insert workload: %w", err)
+	}
+	updateTx, err := writeMyChunks(ctx, conn, myOrdersUpdate, cfg.Updates, cfg.Chunk)
+	if err != nil {
+		return fmt.Errorf("update workload: %w", err)
+	}
+	wrote := time.Since(began)
+	bl.txs = insertTx + updateTx
+	bl.entries = uint64(bl.changes + 2*bl.txs)
+	if bl.after, err = gtidBinlogPos(ctx, conn); err != nil {
+		return err
+	}
+	if want, err := nextGTID(bl.before, bl.txs); err != nil || bl.after != want {
+		return fmt.Errorf("@@gtid_binlog_pos went from %s to %s over %d transactions (want %s, %v): something else wrote to the binlog",
+			bl.before, bl.after, bl.txs, want, err)
+	}
+	if _, err := conn.ExecContext(ctx, "FLUSH BINARY LOGS"); err != nil {
+		return fmt.Errorf("flush binary logs: %w", err)
+	}
+	filesAfter, err := binaryLogs(ctx, conn)
+	if err != nil {
+		return err
+	}
+	// The workload's files: from the one that was current before it up to,
+	// not including, the one the second flush opened.
+	first := filesBefore[len(filesBefore)-1].name
+	for _, f := range filesAfter[:len(filesAfter)-1] {
+		if f.name >= first {
+			bl.files = append(bl.files, f.name)
+			bl.bytes += f.size
+		}
+	}
+	if len(bl.files) == 0 {
+		return fmt.Errorf("no binlog files between %v and %v", filesBefore, filesAfter)
+	}
+	settled, dirty, err := settleInnoDB(ctx, conn)
+	if err != nil {
+		return err
+	}
+	syscall.Sync()
+	fmt.Fprintf(out, "backlog: %d inserts (%d transactions of up to %d rows) + %d updates (%d transactions) into orders in %.1f s; GTID %s..%s in %s (%.0f MB of binlog)\n",
+		cfg.Inserts, insertTx, cfg.Chunk, cfg.Updates, updateTx, wrote.Seconds(), bl.before, bl.after, strings.Join(bl.files, " "), float64(bl.bytes)/(1<<20))
+	fmt.Fprintf(out, "settle: InnoDB dirty pages written back in %.1f s (%d left), then sync\n", settled.Seconds(), dirty)
+
+	counts, err := checkMariadbBinlog(ctx, my, bl)
+	if err != nil {
+		return fmt.Errorf("mariadb-binlog check run: %w", err)
+	}
+	fmt.Fprintf(out, "mariadb-binlog -v check run (untimed, output counted): %d inserts, %d updates, %d transactions %s..%s, %.0f MB of text\n",
+		counts.inserts, counts.updates, counts.gtids, counts.first, counts.last, float64(counts.bytes)/(1<<20))
+	fmt.Fprintf(out, "catch-up of %d changes (%d journal entries) after GTID %s, %d interleaved rounds (each reads the same binlog files):\n",
+		bl.changes, bl.entries, bl.before, cfg.Rounds)
+
+	var refs, cairns []float64
+	for r := range cfg.Rounds {
+		var ref, cairn drainResult
+		runRef := func() error {
+			ref, err = drainMariadbBinlog(ctx, my, bl)
+			if err != nil {
+				return fmt.Errorf("mariadb-binlog: %w", err)
+			}
+			return nil
+		}
+		runCairn := func() error {
+			profile := profileIf(r == 0, cfg.CPUProfile) // one profile: the first round's capture
+			serverID := uint32(1000 + r)                 // the server is 1; a fresh id each round
+			cairn, err = drainMySQLCairn(ctx, my, bl, serverID, filepath.Join(dir, fmt.Sprintf("mysql-catchup-%d", r+1)), profile)
+			if err != nil {
+				return fmt.Errorf("cairn (round %d): %w", r+1, err)
+			}
+			return nil
+		}
+		first, second := runRef, runCairn
+		if r%2 == 1 {
+			first, second = runCairn, runRef
+		}
+		if err := first(); err != nil {
+			return err
+		}
+		if err := second(); err != nil {
+			return err
+		}
+		refs, cairns = append(refs, ref.rate()), append(cairns, cairn.rate())
+		order := "reference first:"
+		if r%2 == 1 {
+			order = "cairn first:"
+		}
+		fmt.Fprintf(out, "  round %d, %-16s mariadb-binlog %6.2f s %8.0f changes/s, cairn %6.2f s %8.0f changes/s, ratio %.2f\n",
+			r+1, order, ref.elapsed.Seconds(), ref.rate(), cairn.elapsed.Seconds(), cairn.rate(), cairn.rate()/ref.rate())
+		log.Info("catch-up round done", "round", r+1)
+	}
+	ref, cairn := median(refs), median(cairns)
+	fmt.Fprintf(out, "  mariadb-binlog -v > /dev/null (median):            %8.0f changes/s   %6.2f s\n", ref, float64(bl.changes)/ref)
+	fmt.Fprintf(out, "  cairn capture into the durable journal (median):  %8.0f changes/s   %6.2f s   ratio %.2f (goal >= 0.5)\n",
+		cairn, float64(bl.changes)/cairn, cairn/ref)
+	return nil
+}
+
+// writeMyChunks runs stmt with (lo, hi) over 1..rows in chunks of chunk
+// rows, each an autocommit statement (its own transaction), and returns
+// how many it ran.
+func writeMyChunks(ctx context.Context, conn *sql.Conn, stmt string, rows, chunk int) (int, error) {
+	txs := 0
+	for lo := 1; lo <= rows; lo += chunk {
+		hi := min(lo+chunk-1, rows)
+		res, err := conn.ExecContext(ctx, stmt, lo, hi)
+		if err != nil {
+			return txs, err
+		}
+		if got, err := res.RowsAffected(); err != nil || got != int64(hi-lo+1) {
+			return txs, fmt.Errorf("rows %d..%d: %d rows affected (%v)", lo, hi, got, err)
+		}
+		txs++
+	}
+	return txs, nil
+}
+
+func gtidBinlogPos(ctx context.Context, conn *sql.Conn) (string, error) {
+	var pos string
+	if err := conn.QueryRowContext(ctx, "SELECT @@gtid_binlog_pos").Scan(&pos); err != nil {
+		return "", fmt.Errorf("read @@gtid_binlog_pos: %w", err)
+	}
+	return pos, nil
+}
+
+// nextGTID returns domain-server-(seq+n) for a domain-server-seq GTID.
+func nextGTID(gtid string, n int) (string, error) {
+	i := strings.LastIndexByte(gtid, '-')
+	if i < 0 {
+		return "", fmt.Errorf("GTID %q is not domain-server-seq", gtid)
+	}
+	seq, err := strconv.ParseUint(gtid[i+1:], 10, 64)
+	if err != nil {
+		return "", fmt.Errorf("GTID %q: %w", gtid, err)
+	}
+	return gtid[:i+1] + strconv.FormatUint(seq+uint64(n), 10), nil
+}
+
+type binlogFile struct {
+	name string
+	size int64
+}
+
+// binaryLogs lists the server's binlog files, oldest first.
+func binaryLogs(ctx context.Context, conn *sql.Conn) ([]binlogFile, error) {
+	rows, err := conn.QueryContext(ctx, "SHOW BINARY LOGS")
+	if err != nil {
+		return nil, fmt.Errorf("show binary logs: %w", err)
+	}
+	defer rows.Close()
+	var files []binlogFile
+	for rows.Next() {
+		var f binlogFile
+		if err := rows.Scan(&f.name, &f.size); err != nil {
+			return nil, fmt.Errorf("show binary logs: %w", err)
+		}
+		files = append(files, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("show binary logs: %w", err)
+	}
+	if len(files) == 0 {
+		return nil, errors.New("show binary logs: no binlog files (is log_bin on?)")
+	}
+	return files, nil
+}
+
+// settleInnoDB has InnoDB write back every dirty page
+// (innodb_max_dirty_pages_pct=0 until none are left, at most a minute),
+// restores the setting and returns how long it took and how many pages
+// were still dirty.
+func settleInnoDB(ctx context.Context, conn *sql.Conn) (time.Duration, int64, error) {
+	var pct string
+	if err := conn.QueryRowContext(ctx, "SELECT @@innodb_max_dirty_pages_pct").Scan(&pct); err != nil {
+		return 0, 0, fmt.Errorf("read innodb_max_dirty_pages_pct: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, "SET GLOBAL innodb_max_dirty_pages_pct = 0"); err != nil {
+		return 0, 0, fmt.Errorf("set innodb_max_dirty_pages_pct: %w", err)
+	}
+	start := time.Now()
+	var dirty int64
+	for {
+		var name string
+		if err := conn.QueryRowContext(ctx, "SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'").Scan(&name, &dirty); err != nil {
+			return 0, 0, fmt.Errorf("read Innodb_buffer_pool_pages_dirty: %w", err)
+		}
+		if dirty == 0 || time.Since(start) > time.Minute {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return 0, 0, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	elapsed := time.Since(start)
+	if _, err := conn.ExecContext(ctx, "SET GLOBAL innodb_max_dirty_pages_pct = "+pct); err != nil {
+		return 0, 0, fmt.Errorf("restore innodb_max_dirty_pages_pct: %w", err)
+	}
+	return elapsed, dirty, nil
+}
+
+// mariadbBinlogCmd is the reference: every row event of the workload's
+// files decoded (-v), read from the server like a replica reads them.
+func mariadbBinlogCmd(ctx context.Context, my *fixtures.MariaDB, bl myBacklog) *exec.Cmd {
+	args := []string{
+		"--read-from-remote-server", "--host=" + my.Host(), "--port=" + strconv.Itoa(my.Port()),
+		"--user=" + my.User(), "--password=" + my.Password(), "-v",
+	}
+	cmd := exec.CommandContext(ctx, filepath.Join(my.BinDir(), "mariadb-binlog"), append(args, bl.files...)...)
+	cmd.WaitDelay = 5 * time.Second
+	return cmd
+}
+
+// drainMariadbBinlog runs the reference with its output to /dev/null (nil
+// stdout: exec opens the null device) and times it from start to exit.
+func drainMariadbBinlog(ctx context.Context, my *fixtures.MariaDB, bl myBacklog) (drainResult, error) {
+	cmd := mariadbBinlogCmd(ctx, my, bl)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return drainResult{}, ctx.Err()
+		}
+		return drainResult{}, fmt.Errorf("%s: %w: %s", cmd, err, bytes.TrimSpace(stderr.Bytes()))
+	}
+	return drainResult{changes: bl.changes, elapsed: time.Since(start)}, nil
+}
+
+// binlogCounts is what one reference run printed.
+type binlogCounts struct {
+	inserts, updates, other int // row images announced by ### INSERT/UPDATE/DELETE lines
+	gtids, xids             int
+	first, last             string // first and last transaction GTIDs
+	bytes                   int64
+}
+
+// checkMariadbBinlog runs the reference once with its output counted and
+// fails unless it decoded exactly the workload: every row, on the orders
+// table, in transactions before+1 .. after, each ending in an Xid.
+func checkMariadbBinlog(ctx context.Context, my *fixtures.MariaDB, bl myBacklog) (binlogCounts, error) {
+	var c binlogCounts
+	cmd := mariadbBinlogCmd(ctx, my, bl)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return c, err
+	}
+	if err := cmd.Start(); err != nil {
+		return c, err
+	}
+	table := "`" + strings.ReplaceAll(bl.table, ".", "`.`") + "`"
+	sc := bufio.NewScanner(stdout)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		c.bytes += int64(len(line)) + 1
+		switch {
+		case bytes.HasPrefix(line, []byte("### INSERT INTO ")):
+			if string(line[len("### INSERT INTO "):]) == table {
+				c.inserts++
+			} else {
+				c.other++
+			}
+		case bytes.HasPrefix(line, []byte("### UPDATE ")):
+			if string(line[len("### UPDATE "):]) == table {
+				c.updates++
+			} else {
+				c.other++
+			}
+		case bytes.HasPrefix(line, []byte("### DELETE FROM ")):
+			c.other++
+		case bytes.HasPrefix(line, []byte("#")) && bytes.Contains(line, []byte("\tGTID ")):
+			// #261126  5:03:02 server id 1  end_log_pos 421 CRC32 0x... \tGTID 0-1-2 trans
+			_, rest, _ := bytes.Cut(line, []byte("\tGTID "))
+			gtid, _, _ := bytes.Cut(rest, []byte(" "))
+			if c.gtids == 0 {
+				c.first = string(gtid)
+			}
+			c.last = string(gtid)
+			c.gtids++
+		case bytes.HasPrefix(line, []byte("#")) && bytes.Contains(line, []byte("\tXid = ")):
+			c.xids++
+		}
+	}
+	scanErr := sc.Err()
+	if scanErr != nil {
+		_, _ = io.Copy(io.Discard, stdout)
+	}
+	if err := cmd.Wait(); err != nil {
+		return c, fmt.Errorf("%s: %w: %s", cmd, err, bytes.TrimSpace(stderr.Bytes()))
+	}
+	if scanErr != nil {
+		return c, fmt.Errorf("read the output: %w", scanErr)
+	}
+	first, _ := nextGTID(bl.before, 1)
+	if c.inserts != bl.inserts || c.updates != bl.updates || c.other != 0 ||
+		c.gtids != bl.txs || c.xids != bl.txs || c.first != first || c.last != bl.after {
+		return c, fmt.Errorf("it printed %d inserts and %d updates of %s, %d other row images, %d GTIDs (%s..%s) and %d Xids; want %d inserts and %d updates in %d transactions %s..%s",
+			c.inserts, c.updates, bl.table, c.other, c.gtids, c.first, c.last, c.xids, bl.inserts, bl.updates, bl.txs, first, bl.after)
+	}
+	return c, nil
+}
+
+// drainMySQLCairn captures the backlog into a fresh journal in dir until
+// the journal's durable head holds every expected entry, then checks what
+// the journal holds and removes it. A CPU profile of the capture goes to
+// profile unless it is "".
+func drainMySQLCairn(ctx context.Context, my *fixtures.MariaDB, bl myBacklog, serverID uint32, dir, profile string) (drainResult, error) {
+	defer os.RemoveAll(dir)
+	store, err := badgerstore.Open(badgerstore.DefaultConfig(dir))
+	if err != nil {
+		return drainResult{}, err
+	}
+	defer store.Close()
+	mcfg := mysql.DefaultConfig(mysqlCatchupStream, my.DSN())
+	mcfg.ServerID, mcfg.StartGTID = serverID, bl.before
+	src, err := mysql.New(mcfg)
+	if err != nil {
+		return drainResult{}, err
+	}
+
+	stopProfile, err := startProfile(profile)
+	if err != nil {
+		return drainResult{}, err
+	}
+	defer stopProfile()
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	// Generous: a millisecond per entry on top of two minutes (about half
+	// an hour at the default size, against well under a minute expected).
+	limit := 2*time.Minute + time.Duration(bl.entries)*time.Millisecond
+	start := time.Now()
+	go func() { done <- capture.Run(rctx, capture.DefaultConfig(mysqlCatchupStream), store, src) }()
+	var elapsed time.Duration
+	for {
+		var seq uint64
+		head, err := store.Head(ctx, mysqlCatchupStream)
+		switch {
+		case err == nil:
+			seq = head.Seq
+		case !errors.Is(err, journal.ErrUnknownStream): // unknown: nothing appended yet
+			cancel()
+			<-done
+			return drainResult{}, err
+		}
+		if seq >= bl.entries {
+			elapsed = time.Since(start)
+			break
+		}
+		if time.Since(start) > limit {
+			cancel()
+			<-done
+			return drainResult{}, fmt.Errorf("the journal holds %d of %d entries after %v", seq, bl.entries, limit)
+		}
+		select {
+		case err := <-done:
+			return drainResult{}, fmt.Errorf("capture stopped at entry %d of %d: %v", seq, bl.entries, err)
+		case <-ctx.Done():
+			<-done
+			return drainResult{}, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	cancel()
+	err = <-done
+	stopProfile() // the check below is not part of the capture
+	if err != nil {
+		return drainResult{}, fmt.Errorf("capture ended with %w", err)
+	}
+	if err := checkMySQLJournal(ctx, store, bl); err != nil {
+		return drainResult{}, err
+	}
+	return drainResult{changes: bl.changes, elapsed: elapsed}, nil
+}
+
+// checkMySQLJournal counts the journal's entries by kind and op.
+func checkMySQLJournal(ctx context.Context, store journal.Store, bl myBacklog) error {
+	var inserts, updates, other, begins, commits int
+	for from := uint64(1); ; {
+		recs, err := store.Read(ctx, mysqlCatchupStream, from, 10_000)
+		if err != nil {
+			return fmt.Errorf("read the journal at %d: %w", from, err)
+		}
+		if len(recs) == 0 {
+			break
+		}
+		for i := range recs {
+			switch r := &recs[i]; {
+			case r.Kind == journal.KindChange && r.Op == journal.OpInsert && r.Table == bl.table:
+				inserts++
+			case r.Kind == journal.KindChange && r.Op == journal.OpUpdate && r.Table == bl.table:
+				updates++
+			case r.Kind == journal.KindTxBegin:
+				begins++
+			case r.Kind == journal.KindTxCommit:
+				commits++
+			default:
+				other++
+			}
+		}
+		from += uint64(len(recs))
+	}
+	if inserts != bl.inserts || updates != bl.updates || other != 0 || begins != bl.txs || commits != bl.txs {
+		return fmt.Errorf("the journal holds %d inserts, %d updates, %d other entries, %d tx_begin and %d tx_commit; want %d inserts, %d updates, 0 other, %d transactions",
+			inserts, updates, other, begins, commits, bl.inserts, bl.updates, bl.txs)
+	}
+	return nil
+}
