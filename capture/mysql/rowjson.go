@@ -4,7 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"unicode/utf8"
+
+	"github.com/cairnlog/cairn/capture"
 )
 
 // Errors of the row encoder (docs/formats/mysql-row-json.md). Messages
@@ -79,7 +80,7 @@ func AppendKey(dst []byte, cols []ColumnInfo, row []any, idx []int) ([]byte, err
 
 // appendMember appends "name":value for one column.
 func appendMember(dst []byte, c *ColumnInfo, v any) ([]byte, error) {
-	dst = appendJSONText(dst, c.Name)
+	dst = capture.AppendJSONString(dst, c.Name)
 	dst = append(dst, ':')
 	if v == nil {
 		return append(dst, "null"...), nil
@@ -89,66 +90,4 @@ func appendMember(dst []byte, c *ColumnInfo, v any) ([]byte, error) {
 		return dst, fmt.Errorf("column %q (%s): %w", c.Name, typeName(c.Type), err)
 	}
 	return dst, nil
-}
-
-// appendJSONText appends s as a JSON string, escaped byte for byte as
-// encoding/json escapes it with SetEscapeHTML(false):
-//   - '"' and '\\' get a backslash;
-//   - \b, \f, \n, \r and \t use their two-character escapes;
-//   - other bytes below 0x20 become \u00xx with lower-case hex digits;
-//   - U+2028 and U+2029 become \u2028 and \u2029;
-//   - every byte that is not part of valid UTF-8 becomes \ufffd;
-//   - everything else (DEL, '<', '>', '&', other non-ASCII) is copied.
-func appendJSONText[S ~string | ~[]byte](dst []byte, s S) []byte {
-	const hexDigits = "0123456789abcdef"
-	dst = append(dst, '"')
-	done := 0 // s[:done] is in dst
-	for i := 0; i < len(s); {
-		b := s[i]
-		if b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[done:i]...)
-			switch b {
-			case '"', '\\':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xf])
-			}
-			i++
-			done = i
-			continue
-		}
-		// A rune is at most utf8.UTFMax bytes; converting that many to a
-		// string for the decoder does not allocate.
-		r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
-		switch {
-		case r == utf8.RuneError && size == 1:
-			dst = append(dst, s[done:i]...)
-			dst = append(dst, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			dst = append(dst, s[done:i]...)
-			dst = append(dst, `\u202`...)
-			dst = append(dst, hexDigits[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		done = i
-	}
-	dst = append(dst, s[done:]...)
-	return append(dst, '"')
 }

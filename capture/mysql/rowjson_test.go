@@ -10,10 +10,12 @@ import (
 	"unicode/utf8"
 
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
+
+	"github.com/cairnlog/cairn/capture"
 )
 
 // stdJSONString is encoding/json's encoding of s with SetEscapeHTML(false):
-// the reference appendJSONText must match byte for byte.
+// the reference capture.AppendJSONString must match byte for byte.
 func stdJSONString(t testing.TB, s string) string {
 	t.Helper()
 	var b bytes.Buffer
@@ -44,11 +46,11 @@ func TestAppendJSONTextExact(t *testing.T) {
 		{"\xef\xbf\xbd", "\"\xef\xbf\xbd\""},                   // a real U+FFFD is copied
 		{"x\xf4\x90\x80\x80y", `"x\ufffd\ufffd\ufffd\ufffdy"`}, // above U+10FFFF
 	} {
-		if got := string(appendJSONText(nil, tc.in)); got != tc.want {
-			t.Errorf("appendJSONText(%q) = %s, want %s", tc.in, got, tc.want)
+		if got := string(capture.AppendJSONString(nil, tc.in)); got != tc.want {
+			t.Errorf("capture.AppendJSONString(%q) = %s, want %s", tc.in, got, tc.want)
 		}
-		if got := string(appendJSONText([]byte("pre"), []byte(tc.in))); got != "pre"+tc.want {
-			t.Errorf("appendJSONText([]byte %q) = %s, want pre%s", tc.in, got, tc.want)
+		if got := string(capture.AppendJSONString([]byte("pre"), []byte(tc.in))); got != "pre"+tc.want {
+			t.Errorf("capture.AppendJSONString([]byte %q) = %s, want pre%s", tc.in, got, tc.want)
 		}
 		if std := stdJSONString(t, tc.in); std != tc.want {
 			t.Errorf("encoding/json gives %s for %q; the expectation %s is wrong", std, tc.in, tc.want)
@@ -66,8 +68,8 @@ func TestAppendJSONTextMatchesEncodingJSON(t *testing.T) {
 	}
 	inputs = append(inputs, "\u2028\u2029", string(utf8.MaxRune), "\xf0\x9f\x99", "\xf0\x9f\x99\x82\xf0")
 	for _, in := range inputs {
-		if got, want := string(appendJSONText(nil, in)), stdJSONString(t, in); got != want {
-			t.Errorf("appendJSONText(%q) = %s, encoding/json %s", in, got, want)
+		if got, want := string(capture.AppendJSONString(nil, in)), stdJSONString(t, in); got != want {
+			t.Errorf("capture.AppendJSONString(%q) = %s, encoding/json %s", in, got, want)
 		}
 	}
 }

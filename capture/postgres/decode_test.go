@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/cairnlog/cairn/capture"
 )
 
 // valueCase is one text value of a type and its exact canonical JSON.
@@ -171,10 +173,10 @@ func TestAppendJSONStringMatchesEncodingJSON(t *testing.T) {
 	}
 	for _, s := range inputs {
 		want := encodingJSONString(t, s)
-		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
+		if got := capture.AppendJSONString(nil, s); !bytes.Equal(got, want) {
 			t.Errorf("%q: got %s want %s", s, got, want)
 		}
-		if got := appendJSONString(nil, []byte(s)); !bytes.Equal(got, want) {
+		if got := capture.AppendJSONString(nil, []byte(s)); !bytes.Equal(got, want) {
 			t.Errorf("%q ([]byte): got %s want %s", s, got, want)
 		}
 	}

@@ -2,7 +2,8 @@ package postgres
 
 import (
 	"fmt"
-	"unicode/utf8"
+
+	"github.com/cairnlog/cairn/capture"
 )
 
 // Column is one column of a relation, in the relation's column order.
@@ -40,7 +41,7 @@ func AppendRow(dst []byte, ts *Types, cols []Column, values []Value) ([]byte, er
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, cols[i].Name)
+		dst = capture.AppendJSONString(dst, cols[i].Name)
 		dst = append(dst, ':')
 		v := &values[i]
 		switch v.Kind {
@@ -58,65 +59,4 @@ func AppendRow(dst []byte, ts *Types, cols []Column, values []Value) ([]byte, er
 		}
 	}
 	return append(dst, '}'), nil
-}
-
-// appendJSONString appends src as a JSON string exactly as encoding/json
-// does with SetEscapeHTML(false): '"' and '\\' backslash-escaped; \b \f \n
-// \r \t short-escaped; other bytes below 0x20 as \u00xx (lower-case hex);
-// U+2028 and U+2029 as \u2028 and \u2029; each byte of invalid UTF-8 as
-// \ufffd; everything else (including DEL and <>&) as is.
-func appendJSONString[S []byte | string](dst []byte, src S) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(src); {
-		b := src[i]
-		if b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, src[start:i]...)
-			switch b {
-			case '"', '\\':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		// At most UTFMax bytes are converted, so the conversion stays on
-		// the stack (the same trick encoding/json uses).
-		n := min(len(src)-i, utf8.UTFMax)
-		c, size := utf8.DecodeRuneInString(string(src[i : i+n]))
-		if c == utf8.RuneError && size == 1 {
-			dst = append(dst, src[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if c == '\u2028' || c == '\u2029' {
-			dst = append(dst, src[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hex[c&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, src[start:]...)
-	return append(dst, '"')
 }
