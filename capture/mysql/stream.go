@@ -141,11 +141,23 @@ func (s *Source) rows(ctx context.Context, t replication.EventType, e *replicati
 		pk[i] = int(c)
 	}
 	name := schema + "." + table
+	// Row and key images of one event are carved from one buffer instead of
+	// a fresh slice each (the entries keep their sub-slices).
+	buf := make([]byte, 0, 192*len(e.Rows))
+	image := func(row []any) ([]byte, error) {
+		start := len(buf)
+		var err error
+		buf, err = AppendRow(buf, cols, row)
+		return buf[start:len(buf):len(buf)], err
+	}
 	key := func(row []any) ([]byte, error) {
 		if len(pk) == 0 {
 			return nil, nil
 		}
-		return AppendKey(nil, cols, row, pk)
+		start := len(buf)
+		var err error
+		buf, err = AppendKey(buf, cols, row, pk)
+		return buf[start:len(buf):len(buf)], err
 	}
 	switch e.Type() {
 	case replication.EnumRowsEventTypeInsert, replication.EnumRowsEventTypeDelete:
@@ -154,7 +166,7 @@ func (s *Source) rows(ctx context.Context, t replication.EventType, e *replicati
 			op = journal.OpDelete
 		}
 		for _, row := range e.Rows {
-			img, err := AppendRow(nil, cols, row)
+			img, err := image(row)
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
@@ -175,11 +187,11 @@ func (s *Source) rows(ctx context.Context, t replication.EventType, e *replicati
 			return fmt.Errorf("%w: update event for %s with %d row images", ErrProtocol, name, len(e.Rows))
 		}
 		for i := 0; i < len(e.Rows); i += 2 {
-			before, err := AppendRow(nil, cols, e.Rows[i])
+			before, err := image(e.Rows[i])
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
-			after, err := AppendRow(nil, cols, e.Rows[i+1])
+			after, err := image(e.Rows[i+1])
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
