@@ -251,13 +251,19 @@ func (s *Source) emit(ctx context.Context, e journal.Entry) error {
 	return nil
 }
 
-// Close stops streaming and closes the connections.
+// Close stops streaming and closes the connections. The reader goroutines
+// own the connections while they run (pgconn is not safe for concurrent
+// use), so they are stopped first: cancelling reaches queries and the
+// queue, and an expired read deadline wakes a receive in progress.
 func (s *Source) Close() error {
 	if s.cancel != nil {
 		s.cancel()
 	}
-	s.closeConns()
+	if s.repl != nil {
+		_ = s.repl.Conn().SetReadDeadline(time.Now())
+	}
 	s.wg.Wait()
+	s.closeConns()
 	return nil
 }
 
