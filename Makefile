@@ -31,9 +31,11 @@ lint: deps
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
-# All unit and integration tests (real processes, crash loops included).
+# All unit and integration tests (real processes, crash loops included), then the
+# concurrent packages again under the race detector.
 test: lint pg-deps mysql-deps
 	$(GO) test -count=1 -timeout 25m ./...
+	$(GO) test -race -count=1 -timeout 15m ./journal/... ./capture/...
 
 # A short fuzzing pass over the decoders (longer: FUZZTIME=10m make fuzz).
 FUZZTIME ?= 30s
