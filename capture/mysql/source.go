@@ -37,10 +37,11 @@ type Source struct {
 	resume []byte
 
 	// reader state
-	tables  map[string]bool // database.table captured (nil: the DSN's database)
-	colsFor map[*replication.TableMapEvent][]ColumnInfo
-	prev    string // GTID of the last committed transaction seen
-	tx      txState
+	tables     map[string]bool // database.table captured (nil: the DSN's database)
+	colsFor    map[*replication.TableMapEvent]tableShape
+	infoSchema map[string]tableShape // shapes read from information_schema, by database.table
+	prev       string                // GTID of the last committed transaction seen
+	tx         txState
 }
 
 type txState struct {
@@ -88,7 +89,7 @@ func resumeGTID(p []byte) (string, error) {
 func (s *Source) Start(ctx context.Context, resume capture.Resume) (err error) {
 	s.resume = append([]byte(nil), resume.Position...)
 	s.queue = capture.NewQueue(s.cfg.MaxBatch, s.cfg.MaxBuffered)
-	s.colsFor, s.tx = map[*replication.TableMapEvent][]ColumnInfo{}, txState{}
+	s.colsFor, s.infoSchema, s.tx = map[*replication.TableMapEvent]tableShape{}, map[string]tableShape{}, txState{}
 	db, err := sql.Open("mysql", s.cfg.DSN)
 	if err != nil {
 		return capture.Permanent(fmt.Errorf("dsn: %w", err))
@@ -207,12 +208,15 @@ func (s *Source) preflight(ctx context.Context, db *sql.DB) (string, error) {
 		{logBin == 1, "log_bin is off: start the server with --log-bin"},
 		{strings.EqualFold(format, "ROW"), "binlog_format is " + format + ": set binlog_format=ROW"},
 		{strings.EqualFold(image, "FULL"), "binlog_row_image is " + image + ": set binlog_row_image=FULL"},
-		{strings.EqualFold(metadata, "FULL"), "binlog_row_metadata is " + metadata + ": set binlog_row_metadata=FULL so row events carry column names"},
 		{uint32(serverID) != s.cfg.ServerID, fmt.Sprintf("server_id %d is the server's own: give the source another server_id", serverID)},
 	} {
 		if !c.ok {
 			return "", capture.Permanent(fmt.Errorf("%w: %s", ErrServerSettings, c.fix))
 		}
+	}
+	if !strings.EqualFold(metadata, "FULL") {
+		s.log.Warn("binlog_row_metadata is not FULL: column names come from information_schema, read again after each DDL; "+
+			"catching up across a shape change it did not see fails with an error. Set binlog_row_metadata=FULL to avoid that", "binlog_row_metadata", metadata)
 	}
 	if strings.Contains(gtidPos, ",") {
 		return "", capture.Permanent(fmt.Errorf("%w: the binlog has several GTID domains (%s); multi-domain capture is not supported yet", ErrUnsupported, gtidPos))

@@ -2,6 +2,7 @@ package mysql
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/go-mysql-org/go-mysql/replication"
 
+	"github.com/cairnlog/cairn/capture"
 	"github.com/cairnlog/cairn/journal"
 )
 
@@ -106,8 +108,59 @@ func (s *Source) commit(ctx context.Context) error {
 	return nil
 }
 
+// shape returns the columns and primary key of a rows event's table: from
+// the table map when it carries full row metadata, else from
+// information_schema, read once per table and read again after any DDL in
+// its database.
+func (s *Source) shape(ctx context.Context, tm *replication.TableMapEvent) (tableShape, error) {
+	if sh, ok := s.colsFor[tm]; ok {
+		return sh, nil
+	}
+	schema, table := string(tm.Schema), string(tm.Table)
+	name := schema + "." + table
+	var sh tableShape
+	cols, err := ColumnsFromTableMap(tm)
+	switch {
+	case err == nil:
+		sh.cols = cols
+		for _, c := range tm.PrimaryKey {
+			sh.pk = append(sh.pk, int(c))
+		}
+	case errors.Is(err, ErrRowMetadata):
+		var ok bool
+		if sh, ok = s.infoSchema[name]; !ok {
+			if sh.cols, sh.pk, err = TableColumns(ctx, s.db, schema, table); err != nil {
+				return sh, fmt.Errorf("%s: read its columns from information_schema: %w", name, err)
+			}
+			s.infoSchema[name] = sh
+		}
+		if len(sh.cols) != int(tm.ColumnCount) {
+			return sh, capture.Permanent(fmt.Errorf("%w: %s has %d columns now but the binlog event being read has %d: its shape changed after "+
+				"this event, and without binlog_row_metadata=FULL Cairn only sees shape changes it reads happen. Set binlog_row_metadata=FULL",
+				ErrServerSettings, name, len(sh.cols), tm.ColumnCount))
+		}
+	default:
+		return sh, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(s.colsFor) > 1024 {
+		clear(s.colsFor)
+	}
+	s.colsFor[tm] = sh
+	return sh, nil
+}
+
+type tableShape struct {
+	cols []ColumnInfo
+	pk   []int
+}
+
 // ddl records a schema change statement of a captured database.
 func (s *Source) ddl(ctx context.Context, schema, query string) error {
+	for name := range s.infoSchema {
+		if strings.HasPrefix(name, schema+".") {
+			delete(s.infoSchema, name) // the shape may have changed: read it again
+		}
+	}
 	if systemSchemas[schema] || s.tables == nil && s.dsn.DBName != "" && schema != s.dsn.DBName {
 		return nil
 	}
@@ -125,21 +178,11 @@ func (s *Source) rows(ctx context.Context, t replication.EventType, e *replicati
 	if !s.captured(schema, table) {
 		return nil
 	}
-	cols, ok := s.colsFor[e.Table]
-	if !ok {
-		var err error
-		if cols, err = ColumnsFromTableMap(e.Table); err != nil {
-			return fmt.Errorf("%s.%s: %w", schema, table, err)
-		}
-		if len(s.colsFor) > 1024 {
-			clear(s.colsFor)
-		}
-		s.colsFor[e.Table] = cols
+	shape, err := s.shape(ctx, e.Table)
+	if err != nil {
+		return err
 	}
-	pk := make([]int, len(e.Table.PrimaryKey))
-	for i, c := range e.Table.PrimaryKey {
-		pk[i] = int(c)
-	}
+	cols, pk := shape.cols, shape.pk
 	name := schema + "." + table
 	// Row and key images of one event are carved from one buffer instead of
 	// a fresh slice each (the entries keep their sub-slices).
