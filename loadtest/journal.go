@@ -42,15 +42,11 @@ func defaultJournalBench() journalBench {
 }
 
 func runJournalBench(ctx context.Context, log *slog.Logger, cfg journalBench, out io.Writer) error {
-	dir := cfg.Dir
-	if dir == "" {
-		d, err := os.MkdirTemp("", "cairn-bench-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(d)
-		dir = d
+	dir, cleanup, err := scratchDir(cfg.Dir, "cairn-bench-")
+	if err != nil {
+		return err
 	}
+	defer cleanup()
 	payload := make([]byte, cfg.PayloadBytes)
 	for i := range payload {
 		payload[i] = byte('a' + i%26)

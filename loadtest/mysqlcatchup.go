@@ -129,15 +129,11 @@ func runMySQLBench(ctx context.Context, log *slog.Logger, cfg mysqlBench, out io
 	if err := cfg.validate(); err != nil {
 		return err
 	}
-	dir := cfg.Dir
-	if dir == "" {
-		d, err := os.MkdirTemp("", "cairn-mysqlbench-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(d)
-		dir = d
+	dir, cleanup, err := scratchDir(cfg.Dir, "cairn-mysqlbench-")
+	if err != nil {
+		return err
 	}
+	defer cleanup()
 	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	my, err := fixtures.LaunchMariaDB(sctx, fixtures.MariaDBOptions{})
 	cancel()
@@ -281,7 +277,7 @@ func runMySQLCatchup(ctx context.Context, log *slog.Logger, cfg mysqlBench, my *
 	fmt.Fprintf(out, "catch-up of %d changes (%d journal entries) after GTID %s, %d interleaved rounds (each reads the same binlog files):\n",
 		bl.changes, bl.entries, bl.before, cfg.Rounds)
 
-	var refs, cairns []float64
+	report := &catchupReport{out: out, refName: "mariadb-binlog"}
 	for r := range cfg.Rounds {
 		var ref, cairn drainResult
 		runRef := func() error {
@@ -300,29 +296,13 @@ func runMySQLCatchup(ctx context.Context, log *slog.Logger, cfg mysqlBench, my *
 			}
 			return nil
 		}
-		first, second := runRef, runCairn
-		if r%2 == 1 {
-			first, second = runCairn, runRef
-		}
-		if err := first(); err != nil {
+		if err := interleave(r, runRef, runCairn); err != nil {
 			return err
 		}
-		if err := second(); err != nil {
-			return err
-		}
-		refs, cairns = append(refs, ref.rate()), append(cairns, cairn.rate())
-		order := "reference first:"
-		if r%2 == 1 {
-			order = "cairn first:"
-		}
-		fmt.Fprintf(out, "  round %d, %-16s mariadb-binlog %6.2f s %8.0f changes/s, cairn %6.2f s %8.0f changes/s, ratio %.2f\n",
-			r+1, order, ref.elapsed.Seconds(), ref.rate(), cairn.elapsed.Seconds(), cairn.rate(), cairn.rate()/ref.rate())
+		report.round(r, ref, cairn)
 		log.Info("catch-up round done", "round", r+1)
 	}
-	ref, cairn := median(refs), median(cairns)
-	fmt.Fprintf(out, "  mariadb-binlog -v > /dev/null (median):            %8.0f changes/s   %6.2f s\n", ref, float64(bl.changes)/ref)
-	fmt.Fprintf(out, "  cairn capture into the durable journal (median):  %8.0f changes/s   %6.2f s   ratio %.2f (goal >= 0.5)\n",
-		cairn, float64(bl.changes)/cairn, cairn/ref)
+	report.summary("mariadb-binlog -v > /dev/null", bl.changes, 0.5)
 	return nil
 }
 
@@ -330,19 +310,13 @@ func runMySQLCatchup(ctx context.Context, log *slog.Logger, cfg mysqlBench, my *
 // rows, each an autocommit statement (its own transaction), and returns
 // how many it ran.
 func writeMyChunks(ctx context.Context, conn *sql.Conn, stmt string, rows, chunk int) (int, error) {
-	txs := 0
-	for lo := 1; lo <= rows; lo += chunk {
-		hi := min(lo+chunk-1, rows)
+	return inChunks(rows, chunk, func(lo, hi int) (int64, error) {
 		res, err := conn.ExecContext(ctx, stmt, lo, hi)
 		if err != nil {
-			return txs, err
+			return 0, err
 		}
-		if got, err := res.RowsAffected(); err != nil || got != int64(hi-lo+1) {
-			return txs, fmt.Errorf("rows %d..%d: %d rows affected (%v)", lo, hi, got, err)
-		}
-		txs++
-	}
-	return txs, nil
+		return res.RowsAffected()
+	})
 }
 
 func gtidBinlogPos(ctx context.Context, conn *sql.Conn) (string, error) {

@@ -95,15 +95,11 @@ func runPGBench(ctx context.Context, log *slog.Logger, cfg pgBench, out io.Write
 	if err := cfg.validate(); err != nil {
 		return err
 	}
-	dir := cfg.Dir
-	if dir == "" {
-		d, err := os.MkdirTemp("", "cairn-pgbench-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(d)
-		dir = d
+	dir, cleanup, err := scratchDir(cfg.Dir, "cairn-pgbench-")
+	if err != nil {
+		return err
 	}
+	defer cleanup()
 	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	pg, err := fixtures.LaunchPostgres(sctx, fixtures.PostgresOptions{})
 	cancel()

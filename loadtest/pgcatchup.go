@@ -139,7 +139,7 @@ func runPGCatchup(ctx context.Context, log *slog.Logger, cfg pgBench, pg *fixtur
 	fmt.Fprintf(out, "catch-up of %d changes to %s, pgoutput proto_version 1, %d interleaved rounds (each drains its own copy of one slot):\n",
 		changes, endLSN, cfg.Rounds)
 
-	var refs, cairns []float64
+	report := &catchupReport{out: out, refName: "pg_recvlogical"}
 	for r, pair := range slots {
 		var ref, cairn drainResult
 		runRef := func() error {
@@ -157,14 +157,7 @@ func runPGCatchup(ctx context.Context, log *slog.Logger, cfg pgBench, pg *fixtur
 			}
 			return nil
 		}
-		first, second := runRef, runCairn
-		if r%2 == 1 {
-			first, second = runCairn, runRef
-		}
-		if err := first(); err != nil {
-			return err
-		}
-		if err := second(); err != nil {
+		if err := interleave(r, runRef, runCairn); err != nil {
 			return err
 		}
 		for _, slot := range pair {
@@ -172,38 +165,20 @@ func runPGCatchup(ctx context.Context, log *slog.Logger, cfg pgBench, pg *fixtur
 				return fmt.Errorf("drop slot %s: %w", slot, err)
 			}
 		}
-		refs, cairns = append(refs, ref.rate()), append(cairns, cairn.rate())
-		order := "reference first:"
-		if r%2 == 1 {
-			order = "cairn first:"
-		}
-		fmt.Fprintf(out, "  round %d, %-16s pg_recvlogical %6.2f s %8.0f changes/s, cairn %6.2f s %8.0f changes/s, ratio %.2f\n",
-			r+1, order, ref.elapsed.Seconds(), ref.rate(), cairn.elapsed.Seconds(), cairn.rate(), cairn.rate()/ref.rate())
+		report.round(r, ref, cairn)
 		log.Info("catch-up round done", "round", r+1)
 	}
-	ref, cairn := median(refs), median(cairns)
-	fmt.Fprintf(out, "  pg_recvlogical -f /dev/null (median):             %8.0f changes/s   %6.2f s\n", ref, float64(changes)/ref)
-	fmt.Fprintf(out, "  cairn capture into the durable journal (median):  %8.0f changes/s   %6.2f s   ratio %.2f (goal >= 0.9)\n",
-		cairn, float64(changes)/cairn, cairn/ref)
+	report.summary("pg_recvlogical -f /dev/null", changes, 0.9)
 	return nil
 }
 
 // writeChunks runs stmt with ($1, $2) = (lo, hi) over 1..rows in chunks of
 // chunk rows, each its own transaction, and returns how many it ran.
 func writeChunks(ctx context.Context, conn *pgx.Conn, stmt string, rows, chunk int) (int, error) {
-	txs := 0
-	for lo := 1; lo <= rows; lo += chunk {
-		hi := min(lo+chunk-1, rows)
+	return inChunks(rows, chunk, func(lo, hi int) (int64, error) {
 		tag, err := conn.Exec(ctx, stmt, lo, hi)
-		if err != nil {
-			return txs, err
-		}
-		if got := tag.RowsAffected(); got != int64(hi-lo+1) {
-			return txs, fmt.Errorf("rows %d..%d: %d rows affected", lo, hi, got)
-		}
-		txs++
-	}
-	return txs, nil
+		return tag.RowsAffected(), err
+	})
 }
 
 // drainRecvlogical runs pg_recvlogical on slot until endLSN.
