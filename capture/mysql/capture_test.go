@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,17 +12,10 @@ import (
 	_ "github.com/go-sql-driver/mysql"
 
 	"github.com/cairnlog/cairn/capture"
+	"github.com/cairnlog/cairn/capture/capturetest"
 	"github.com/cairnlog/cairn/fixtures"
 	"github.com/cairnlog/cairn/journal"
-	"github.com/cairnlog/cairn/journal/badgerstore"
-	"github.com/cairnlog/cairn/journal/journaltest"
 )
-
-type running struct {
-	store  *badgerstore.Store
-	cancel context.CancelFunc
-	done   chan error
-}
 
 func testConfig(dsn, name string) Config {
 	cfg := DefaultConfig(name, dsn)
@@ -31,72 +23,20 @@ func testConfig(dsn, name string) Config {
 	return cfg
 }
 
-func startCapture(t *testing.T, cfg Config) *running {
+func newSource(t *testing.T, cfg Config) *Source {
 	t.Helper()
-	store, err := badgerstore.Open(badgerstore.DefaultConfig(filepath.Join(t.TempDir(), "data")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &running{store: store, done: make(chan error, 1)}
-	r.start(t, cfg)
-	t.Cleanup(func() { r.stop(t); store.Close() })
-	return r
-}
-
-func (r *running) start(t *testing.T, cfg Config) {
 	src, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r.cancel = cancel
-	lc := capture.DefaultConfig(cfg.Name)
-	lc.MinBackoff = 50 * time.Millisecond
-	go func() { r.done <- capture.Run(ctx, lc, r.store, src) }()
+	return src
 }
 
-func (r *running) stop(t *testing.T) {
-	if r.cancel == nil {
-		return
-	}
-	r.cancel()
-	r.cancel = nil
-	select {
-	case err := <-r.done:
-		if err != nil {
-			t.Errorf("capture ended with %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Error("capture did not stop")
-	}
-}
-
-func (r *running) waitChanges(t *testing.T, stream string, n int) []journal.Record {
+func startCapture(t *testing.T, cfg Config) *capturetest.Loop {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		recs := journaltest.ReadAll(t, r.store, stream)
-		got := 0
-		for _, rec := range recs {
-			if rec.Kind == journal.KindChange {
-				got++
-			}
-		}
-		if got >= n {
-			return recs
-		}
-		select {
-		case err := <-r.done:
-			r.cancel() // the loop is gone; nothing left for stop to wait for
-			r.cancel = nil
-			t.Fatalf("capture stopped early: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 60s for %d changes in %s, have %d", n, stream, got)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	r := capturetest.NewLoop(t, cfg.Name)
+	r.Start(t, newSource(t, cfg))
+	return r
 }
 
 func openDB(t *testing.T, dsn string) *sql.DB {
@@ -140,7 +80,7 @@ func TestFramingAndDDL(t *testing.T) {
 	mustExec(t, db, `BEGIN; INSERT INTO a VALUES (2, 'z', 8); DELETE FROM b WHERE id = 1; COMMIT`)
 	mustExec(t, db, `ALTER TABLE a DROP COLUMN v`)
 	mustExec(t, db, `UPDATE a SET c = 9 WHERE id = 2`)
-	recs := r.waitChanges(t, "framing", 9)
+	recs := r.WaitChanges(t, 9)
 	var got []string
 	for _, rec := range recs {
 		switch rec.Kind {
@@ -196,7 +136,7 @@ func TestServerRestartAndPurgedBinlog(t *testing.T) {
 	for i := 1; i <= 50; i++ {
 		mustExec(t, db, `INSERT INTO r VALUES (?)`, i)
 	}
-	r.waitChanges(t, "restart", 50)
+	r.WaitChanges(t, 50)
 	if err := m.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +147,7 @@ func TestServerRestartAndPurgedBinlog(t *testing.T) {
 	for i := 51; i <= 100; i++ {
 		mustExec(t, db2, `INSERT INTO r VALUES (?)`, i)
 	}
-	recs := r.waitChanges(t, "restart", 100)
+	recs := r.WaitChanges(t, 100)
 	seen := map[string]bool{}
 	for _, rec := range recs {
 		if rec.Kind == journal.KindChange {
@@ -220,7 +160,7 @@ func TestServerRestartAndPurgedBinlog(t *testing.T) {
 	if len(seen) != 100 {
 		t.Fatalf("captured %d rows, want 100", len(seen))
 	}
-	r.stop(t)
+	r.Stop(t)
 
 	for i := 101; i <= 110; i++ {
 		mustExec(t, db2, `INSERT INTO r VALUES (?)`, i)
@@ -233,7 +173,7 @@ func TestServerRestartAndPurgedBinlog(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err := capture.Resume{}, error(nil)
-	if h, herr := r.store.HighWater(context.Background(), "restart"); herr == nil {
+	if h, herr := r.Store.HighWater(context.Background(), "restart"); herr == nil {
 		res.Position = h
 	}
 	err = src.Start(context.Background(), res)
@@ -259,11 +199,11 @@ func TestMinimalRowMetadata(t *testing.T) {
 	mustExec(t, db, `INSERT INTO t VALUES (4294967295, 'b', 'x')`)
 	// Live capture sees the insert before the DDL; catching up across a DDL
 	// it did not see is the documented limit of MINIMAL metadata.
-	r.waitChanges(t, "minimal", 1)
+	r.WaitChanges(t, 1)
 	mustExec(t, db, `ALTER TABLE t ADD COLUMN n BIGINT DEFAULT 5`)
 	mustExec(t, db, `INSERT INTO t (id, e, v) VALUES (1, 'a', 'y')`)
 	var got []string
-	for _, rec := range r.waitChanges(t, "minimal", 3) {
+	for _, rec := range r.WaitChanges(t, 3) {
 		if rec.Kind == journal.KindChange && rec.Op != journal.OpDDL {
 			got = append(got, string(rec.Key)+" "+string(rec.After))
 		}
@@ -275,18 +215,14 @@ func TestMinimalRowMetadata(t *testing.T) {
 
 	// Catching up across a shape change it never saw fails loudly instead of
 	// mislabelling columns.
-	r.stop(t)
+	r.Stop(t)
 	mustExec(t, db, `INSERT INTO t (id) VALUES (2)`)
 	mustExec(t, db, `ALTER TABLE t ADD COLUMN late INT`)
-	r.start(t, cfg)
-	select {
-	case err := <-r.done:
-		r.cancel = nil
-		if !errors.Is(err, ErrServerSettings) || !errors.Is(err, capture.ErrPermanent) || !strings.Contains(err.Error(), "binlog_row_metadata=FULL") {
-			t.Fatalf("catching up across an unseen DDL: %v", err)
-		}
-	case <-time.After(30 * time.Second):
+	r.Start(t, newSource(t, cfg))
+	if err, ended := r.Ended(30 * time.Second); !ended {
 		t.Fatal("capture kept going across a shape change it could not see")
+	} else if !errors.Is(err, ErrServerSettings) || !errors.Is(err, capture.ErrPermanent) || !strings.Contains(err.Error(), "binlog_row_metadata=FULL") {
+		t.Fatalf("catching up across an unseen DDL: %v", err)
 	}
 }
 

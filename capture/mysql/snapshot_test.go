@@ -44,7 +44,7 @@ func TestInitialSnapshot(t *testing.T) {
 	deadline := time.Now().Add(60 * time.Second)
 	var recs []journal.Record
 	for {
-		recs = journaltest.ReadAll(t, r.store, "snap")
+		recs = journaltest.ReadAll(t, r.Store, "snap")
 		n := 0
 		for _, rec := range recs {
 			if (rec.Kind == journal.KindSnapshotRead || rec.Kind == journal.KindChange) && rec.Table == m.Database()+".items" {
@@ -110,12 +110,12 @@ func TestSnapshotResume(t *testing.T) {
 	interrupted := 0
 	for interrupted < 3 {
 		var n int
-		if h, err := r.store.Head(context.Background(), "resume"); err == nil {
+		if h, err := r.Store.Head(context.Background(), "resume"); err == nil {
 			n = int(h.Seq)
 		}
 		if n >= (interrupted+1)*rows/10 {
-			r.stop(t)
-			r.start(t, cfg)
+			r.Stop(t)
+			r.Start(t, newSource(t, cfg))
 			interrupted++
 		}
 		if n >= rows {
@@ -125,7 +125,7 @@ func TestSnapshotResume(t *testing.T) {
 	}
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		if h, err := r.store.Head(context.Background(), "resume"); err == nil && h.Seq >= rows {
+		if h, err := r.Store.Head(context.Background(), "resume"); err == nil && h.Seq >= rows {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -133,7 +133,7 @@ func TestSnapshotResume(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	recs := journaltest.ReadAll(t, r.store, "resume")
+	recs := journaltest.ReadAll(t, r.Store, "resume")
 	seen := map[int]bool{}
 	for i, rec := range recs {
 		if rec.Kind != journal.KindSnapshotRead {

@@ -58,7 +58,7 @@ func TestTypesRoundTrip(t *testing.T) {
 	mustExec(t, conn, allTypesDDL)
 	r := startCapture(t, testConfig(pg.DSN(), "types"))
 	mustExec(t, conn, allTypesRows)
-	recs := changes(r.waitChanges(t, "types", 4))
+	recs := changes(r.WaitChanges(t, 4))
 
 	ts, err := LoadTypes(context.Background(), conn)
 	if err != nil {
@@ -186,7 +186,7 @@ func TestFramingAndOrder(t *testing.T) {
 		}(w)
 	}
 	wg.Wait()
-	recs := r.waitChanges(t, "framing", workers*txs*rows)
+	recs := r.WaitChanges(t, workers*txs*rows)
 	seen := map[string]bool{}
 	var prevPos []byte
 	for i := 0; i < len(recs); {
@@ -246,7 +246,7 @@ func TestTruncateIdentityAndToast(t *testing.T) {
 	mustExec(t, conn, `INSERT INTO toast_t VALUES (1, $1, 0)`, big)
 	mustExec(t, conn, `UPDATE toast_t SET n = 1 WHERE id = 1`)
 	mustExec(t, conn, `TRUNCATE def_t, full_t`)
-	recs := changes(r.waitChanges(t, "ident", 11))
+	recs := changes(r.WaitChanges(t, 11))
 	type want struct{ table, op, key, before, after string }
 	wants := []want{
 		{"public.full_t", "insert", `{"id":1}`, ``, `{"id":1,"v":"a"}`},
@@ -288,10 +288,10 @@ func TestLiveSchemaChanges(t *testing.T) {
 	cfg.Tables = []string{"public.a"}
 	r := startCapture(t, cfg)
 	mustExec(t, conn, `INSERT INTO a VALUES (1, 'x'); INSERT INTO b VALUES (1)`)
-	r.waitChanges(t, "live", 1)
+	r.WaitChanges(t, 1)
 	mustExec(t, conn, `ALTER TABLE a ADD COLUMN extra int DEFAULT 7; INSERT INTO a VALUES (2, 'y', 8)`)
 	mustExec(t, conn, `ALTER PUBLICATION cairn_live ADD TABLE b; INSERT INTO b VALUES (2)`)
-	recs := changes(r.waitChanges(t, "live", 3))
+	recs := changes(r.WaitChanges(t, 3))
 	got := []string{}
 	for _, c := range recs {
 		got = append(got, c.Table+" "+string(c.After))

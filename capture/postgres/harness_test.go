@@ -5,28 +5,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/cairnlog/cairn/capture"
+	"github.com/cairnlog/cairn/capture/capturetest"
 	"github.com/cairnlog/cairn/fixtures"
 	"github.com/cairnlog/cairn/journal"
-	"github.com/cairnlog/cairn/journal/badgerstore"
 	"github.com/cairnlog/cairn/journal/journaltest"
 )
 
 func TestMain(m *testing.M) { os.Exit(fixtures.RunTests(m)) }
-
-// running is a capture loop writing into a Badger journal in a temp dir.
-type running struct {
-	store  *badgerstore.Store
-	src    *Source
-	cancel context.CancelFunc
-	done   chan error
-}
 
 func testConfig(dsn, name string) Config {
 	cfg := DefaultConfig(name, dsn)
@@ -35,25 +25,23 @@ func testConfig(dsn, name string) Config {
 	return cfg
 }
 
-// startCapture runs the capture loop for cfg until the test ends.
-func startCapture(t *testing.T, cfg Config) *running {
+func newSource(t *testing.T, cfg Config) *Source {
 	t.Helper()
-	store, err := badgerstore.Open(badgerstore.DefaultConfig(filepath.Join(t.TempDir(), "data")))
-	if err != nil {
-		t.Fatal(err)
-	}
 	src, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{store: store, src: src, cancel: cancel, done: make(chan error, 1)}
-	lc := capture.DefaultConfig(cfg.Name)
-	go func() { r.done <- capture.Run(ctx, lc, store, src) }()
-	t.Cleanup(func() { r.stop(t) })
-	// Changes count only from the moment the slot exists and streams. With
-	// an initial snapshot the slot streams only after the copy, so waiting
-	// for it to exist is enough (the snapshot covers what comes before).
+	return src
+}
+
+// startCapture runs the capture loop for cfg until the test ends, once the
+// slot streams: changes count only from then. With an initial snapshot the
+// slot streams only after the copy, so its existence is enough (the
+// snapshot covers what comes before).
+func startCapture(t *testing.T, cfg Config) *capturetest.Loop {
+	t.Helper()
+	r := capturetest.NewLoop(t, cfg.Name)
+	r.Start(t, newSource(t, cfg))
 	conn := sqlConn(t, cfg.DSN)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -62,60 +50,13 @@ func startCapture(t *testing.T, cfg Config) *running {
 		if err == nil && (active || cfg.Snapshot == "initial") {
 			return r
 		}
-		select {
-		case err := <-r.done:
+		if err, ended := r.Ended(0); ended {
 			t.Fatalf("capture stopped before streaming: %v", err)
-		default:
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("slot %s not streaming after 30s", cfg.Slot)
 		}
 		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (r *running) stop(t *testing.T) {
-	if r.cancel == nil {
-		return
-	}
-	r.cancel()
-	r.cancel = nil
-	select {
-	case err := <-r.done:
-		if err != nil {
-			t.Errorf("capture ended with %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Error("capture did not stop")
-	}
-	r.store.Close()
-}
-
-// waitChanges waits until the stream holds at least n change entries and
-// returns all records.
-func (r *running) waitChanges(t *testing.T, stream string, n int) []journal.Record {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		recs := readAll(t, r.store, stream)
-		got := 0
-		for _, rec := range recs {
-			if rec.Kind == journal.KindChange {
-				got++
-			}
-		}
-		if got >= n {
-			return recs
-		}
-		select {
-		case err := <-r.done:
-			t.Fatalf("capture stopped early: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 60s for %d changes in %s, have %d", n, stream, got)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -19,7 +19,7 @@ func TestServerRestart(t *testing.T) {
 	mustExec(t, conn, `CREATE TABLE r (id int PRIMARY KEY)`)
 	r := startCapture(t, testConfig(pg.DSN(), "restart"))
 	mustExec(t, conn, `INSERT INTO r SELECT generate_series(1, 500)`)
-	r.waitChanges(t, "restart", 500)
+	r.WaitChanges(t, 500)
 	if err := pg.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +29,7 @@ func TestServerRestart(t *testing.T) {
 	}
 	conn2 := sqlConn(t, pg.DSN())
 	mustExec(t, conn2, `INSERT INTO r SELECT generate_series(501, 1000)`)
-	recs := changes(r.waitChanges(t, "restart", 1000))
+	recs := changes(r.WaitChanges(t, 1000))
 	seen := map[int]bool{}
 	for _, c := range recs {
 		id := idOf(t, c.Key)
@@ -54,7 +54,7 @@ func TestLostSlot(t *testing.T) {
 	cfg := testConfig(pg.DSN(), "lost")
 	cfg.Tables = []string{"public.kept"}
 	r := startCapture(t, cfg)
-	r.stop(t)
+	r.Stop(t)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		mustExec(t, conn, `INSERT INTO noise SELECT g, repeat('x', 200) FROM generate_series(1, 20000) g`)

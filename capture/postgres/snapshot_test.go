@@ -6,27 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cairnlog/cairn/capture"
 	"github.com/cairnlog/cairn/fixtures"
 	"github.com/cairnlog/cairn/journal"
 )
-
-// restart stops the capture loop (keeping the journal) and starts a new
-// source on the same journal, as a process restart would.
-func (r *running) restart(t *testing.T, cfg Config) {
-	t.Helper()
-	r.cancel()
-	if err := <-r.done; err != nil {
-		t.Fatalf("capture ended with %v", err)
-	}
-	src, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r.src, r.cancel = src, cancel
-	go func() { r.done <- capture.Run(ctx, capture.DefaultConfig(cfg.Name), r.store, src) }()
-}
 
 func countKind(recs []journal.Record, k journal.Kind) int {
 	n := 0
@@ -58,10 +40,10 @@ func TestInitialSnapshot(t *testing.T) {
 	cfg.Snapshot, cfg.SnapshotChunk = "initial", 700
 	r := startCapture(t, cfg)
 	mustExec(t, conn, `INSERT INTO items SELECT g, 'late' FROM generate_series(5001, 5100) g`)
-	recs := r.waitChanges(t, "snap", 1)
+	recs := r.WaitChanges(t, 1)
 	for countKind(recs, journal.KindSnapshotRead)+countKind(recs, journal.KindChange) < 5102 {
 		time.Sleep(50 * time.Millisecond)
-		recs = readAll(t, r.store, "snap")
+		recs = readAll(t, r.Store, "snap")
 	}
 	seen := map[int]bool{}
 	streaming := false
@@ -120,11 +102,12 @@ func TestSnapshotResume(t *testing.T) {
 	interrupted := 0
 	for interrupted < 3 {
 		var n int
-		if h, err := r.store.Head(context.Background(), "resume"); err == nil {
+		if h, err := r.Store.Head(context.Background(), "resume"); err == nil {
 			n = int(h.Seq) // only snapshot rows so far
 		}
 		if n >= (interrupted+1)*rows/10 {
-			r.restart(t, cfg)
+			r.Stop(t)
+			r.Start(t, newSource(t, cfg))
 			interrupted++
 		}
 		if n >= rows {
@@ -135,7 +118,7 @@ func TestSnapshotResume(t *testing.T) {
 	deadline := time.Now().Add(60 * time.Second)
 	var recs []journal.Record
 	for {
-		recs = readAll(t, r.store, "resume")
+		recs = readAll(t, r.Store, "resume")
 		if countKind(recs, journal.KindSnapshotRead) >= rows || time.Now().After(deadline) {
 			break
 		}
