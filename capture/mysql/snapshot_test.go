@@ -47,15 +47,17 @@ func TestInitialSnapshot(t *testing.T) {
 		recs = journaltest.ReadAll(t, r.Store, "snap")
 		n := 0
 		for _, rec := range recs {
-			if (rec.Kind == journal.KindSnapshotRead || rec.Kind == journal.KindChange) && rec.Table == m.Database()+".items" {
+			if rec.Kind == journal.KindSnapshotRead || rec.Kind == journal.KindChange {
 				n++
 			}
 		}
-		if n >= 5100 {
+		// 5100 rows of items (copied or streamed) and the 2 of other: the
+		// late inserts may all land in the copy, before other is copied.
+		if n >= 5102 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("saw %d of 5100 rows", n)
+			t.Fatalf("saw %d of 5102 rows", n)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
