@@ -18,11 +18,6 @@ const (
 	envEncryptionKey = "CAIRN_ENCRYPTION_KEY"
 )
 
-// badgerTornLog is the text of badger.ErrTruncateNeeded, which Badger
-// returns (without keeping the error chain) when a read-only open finds a
-// write-ahead log that ends in a torn write.
-const badgerTornLog = "Log truncate required"
-
 // openMode says how a command opens the store.
 type openMode int
 
@@ -86,10 +81,11 @@ func (a *app) openStore(mode openMode) (*badgerstore.Store, string, error) {
 	cfg.MustExist = mode != openCreate
 	cfg.ReadOnly = mode == openReadOnly
 	s, err := badgerstore.Open(cfg)
-	if err != nil && mode == openReadOnly && strings.Contains(err.Error(), badgerTornLog) {
-		// The last writer crashed and left a torn write-ahead log, which only a
-		// read-write open can repair (it drops the torn, never-acknowledged
-		// tail). Do that once instead of refusing to read.
+	if err != nil && mode == openReadOnly && errors.Is(err, badgerstore.ErrUncleanShutdown) {
+		// The last writer crashed and left files (a torn write-ahead log, an
+		// unsized memtable file) that only a read-write open can repair; the
+		// repair drops only never-acknowledged bytes. Do that once instead of
+		// refusing to read.
 		gate.drop()
 		a.log.Info("data dir was not closed cleanly; opening it read-write to recover", "dir", dir)
 		cfg.ReadOnly = false

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/ristretto/v2/z"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/cairnlog/cairn/journal"
@@ -111,6 +112,14 @@ func Open(cfg Config) (*Store, error) {
 			WithIndexCacheSize(64 << 20)
 	}
 	db, err := badger.Open(opts)
+	if err != nil && !cfg.ReadOnly && mentions(err, z.NewFile) {
+		// A crash between Badger creating a memtable file and sizing it leaves
+		// a zero-length .mem file, and the next Open fails with z.NewFile
+		// after sizing it (dgraph-io/badger#2207). The file never held data,
+		// so nothing is lost; the second Open finds it sized and goes on.
+		log.Warn("journal was not closed cleanly (empty memtable file); opening again to recover", "dir", cfg.Dir)
+		db, err = badger.Open(opts)
+	}
 	if err != nil {
 		return nil, openError(cfg, m, err)
 	}
@@ -182,6 +191,25 @@ func loadMeta(cfg Config) (meta, error) {
 	return m, nil
 }
 
+// ErrUncleanShutdown is returned by a read-only Open of a journal whose last
+// writer crashed and left files only a read-write Open can repair (a torn
+// write-ahead log, an unsized memtable file). The repair drops only bytes
+// that were never acknowledged.
+var ErrUncleanShutdown = errors.New("journal was not closed cleanly; open it read-write once to recover")
+
+// uncleanShutdown reports whether a read-only badger.Open failed on crash
+// leftovers.
+func uncleanShutdown(err error) bool {
+	return mentions(err, badger.ErrTruncateNeeded) || mentions(err, z.NewFile) ||
+		strings.Contains(err.Error(), "error while truncation")
+}
+
+// mentions reports whether err is or wraps target. Badger's y.Wrapf flattens
+// the chain into text, so the message is matched as well.
+func mentions(err, target error) bool {
+	return errors.Is(err, target) || strings.Contains(err.Error(), target.Error())
+}
+
 func openError(cfg Config, m meta, err error) error {
 	switch {
 	case errors.Is(err, badger.ErrEncryptionKeyMismatch):
@@ -189,6 +217,8 @@ func openError(cfg Config, m meta, err error) error {
 			return fmt.Errorf("%w: the key given does not open data dir %s (wrong key?)", journal.ErrEncryptionKey, cfg.Dir)
 		}
 		return fmt.Errorf("%w: data dir %s: %v", journal.ErrEncryptionKey, cfg.Dir, err)
+	case cfg.ReadOnly && uncleanShutdown(err):
+		return fmt.Errorf("%w: %s: %v", ErrUncleanShutdown, cfg.Dir, err)
 	case strings.Contains(err.Error(), "Cannot acquire directory lock"):
 		return fmt.Errorf("%w: %s is in use (is cairnd or another cairn command running on it?)", journal.ErrLocked, cfg.Dir)
 	}
