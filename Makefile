@@ -6,7 +6,7 @@ BIN     := bin
 GOFLAGS := -buildvcs=false
 export GOFLAGS
 
-.PHONY: all build deps pg-deps mysql-deps test lint demo bench fuzz clean
+.PHONY: all build deps pg-deps mysql-deps test lint demo bench fuzz clean tools proto proto-check
 
 all: build
 
@@ -22,6 +22,28 @@ pg-deps:
 # missing, without upgrading or removing installed packages).
 mysql-deps:
 	@bash fixtures/install-mariadb.sh
+
+# Pinned protobuf toolchain for `make proto`, installed into .tools/bin.
+TOOLS             := $(CURDIR)/.tools/bin
+BUF_VERSION       := v1.75.0
+PROTOC_GEN_GO     := v1.36.12
+PROTOC_GEN_GRPC   := v1.6.2
+GRPC_GATEWAY      := v2.33.0
+tools:
+	@mkdir -p $(TOOLS)
+	@test -x $(TOOLS)/buf && $(TOOLS)/buf --version | grep -qx '$(BUF_VERSION:v%=%)' || GOBIN=$(TOOLS) $(GO) install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
+	@test -x $(TOOLS)/protoc-gen-go && $(TOOLS)/protoc-gen-go --version | grep -q ' $(PROTOC_GEN_GO)$$' || GOBIN=$(TOOLS) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO)
+	@test -x $(TOOLS)/protoc-gen-go-grpc && $(TOOLS)/protoc-gen-go-grpc --version | grep -q ' $(PROTOC_GEN_GRPC:v%=%)$$' || GOBIN=$(TOOLS) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GRPC)
+	@test -x $(TOOLS)/protoc-gen-grpc-gateway && $(TOOLS)/protoc-gen-grpc-gateway --version 2>&1 | grep -q '$(GRPC_GATEWAY)' || GOBIN=$(TOOLS) $(GO) install github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway@$(GRPC_GATEWAY) github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2@$(GRPC_GATEWAY)
+
+# Regenerate the checked-in gRPC, gateway and OpenAPI code from api/proto.
+proto: tools
+	PATH=$(TOOLS):$$PATH $(TOOLS)/buf lint
+	PATH=$(TOOLS):$$PATH $(TOOLS)/buf generate
+
+# Fail when the checked-in generated code differs from what `make proto` makes.
+proto-check: tools
+	@bash api/proto/check.sh $(TOOLS)
 
 build: deps
 	$(GO) build -o $(BIN)/ ./cmd/...
