@@ -142,13 +142,15 @@ func (x *SubscribeRequest) GetProfile() Profile {
 	return Profile_PROFILE_UNSPECIFIED
 }
 
+// SubscribeResponse carries the next entries in seq order (batched for
+// throughput) and where the subscription stands.
 type SubscribeResponse struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Types that are valid to be assigned to Event:
-	//
-	//	*SubscribeResponse_Entry
-	//	*SubscribeResponse_Progress
-	Event         isSubscribeResponse_Event `protobuf_oneof:"event"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Entries []*Entry               `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	// Every entry up to and including progress.seq has been considered. Sent
+	// with every batch, and alone when the subscriber has caught up with the
+	// head or entries were filtered out, so a consumer can checkpoint.
+	Progress      *Progress `protobuf:"bytes,2,opt,name=progress,proto3" json:"progress,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -183,55 +185,28 @@ func (*SubscribeResponse) Descriptor() ([]byte, []int) {
 	return file_cairn_v1_replay_proto_rawDescGZIP(), []int{1}
 }
 
-func (x *SubscribeResponse) GetEvent() isSubscribeResponse_Event {
+func (x *SubscribeResponse) GetEntries() []*Entry {
 	if x != nil {
-		return x.Event
-	}
-	return nil
-}
-
-func (x *SubscribeResponse) GetEntry() *Entry {
-	if x != nil {
-		if x, ok := x.Event.(*SubscribeResponse_Entry); ok {
-			return x.Entry
-		}
+		return x.Entries
 	}
 	return nil
 }
 
 func (x *SubscribeResponse) GetProgress() *Progress {
 	if x != nil {
-		if x, ok := x.Event.(*SubscribeResponse_Progress); ok {
-			return x.Progress
-		}
+		return x.Progress
 	}
 	return nil
 }
 
-type isSubscribeResponse_Event interface {
-	isSubscribeResponse_Event()
-}
-
-type SubscribeResponse_Entry struct {
-	Entry *Entry `protobuf:"bytes,1,opt,name=entry,proto3,oneof"`
-}
-
-type SubscribeResponse_Progress struct {
-	// Sent when the subscriber has caught up with the head, and at most once
-	// a second while entries are filtered out, so a consumer can checkpoint.
-	Progress *Progress `protobuf:"bytes,2,opt,name=progress,proto3,oneof"`
-}
-
-func (*SubscribeResponse_Entry) isSubscribeResponse_Event() {}
-
-func (*SubscribeResponse_Progress) isSubscribeResponse_Event() {}
-
 type Progress struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Every entry up to and including seq has been considered.
-	Seq           uint64 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
-	HeadSeq       uint64 `protobuf:"varint,2,opt,name=head_seq,json=headSeq,proto3" json:"head_seq,omitempty"`
-	CaughtUp      bool   `protobuf:"varint,3,opt,name=caught_up,json=caughtUp,proto3" json:"caught_up,omitempty"`
+	Seq      uint64 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	HeadSeq  uint64 `protobuf:"varint,2,opt,name=head_seq,json=headSeq,proto3" json:"head_seq,omitempty"`
+	CaughtUp bool   `protobuf:"varint,3,opt,name=caught_up,json=caughtUp,proto3" json:"caught_up,omitempty"`
+	// Hash of entry seq, so (seq, hash) can be committed as a checkpoint.
+	Hash          string `protobuf:"bytes,4,opt,name=hash,proto3" json:"hash,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -285,6 +260,13 @@ func (x *Progress) GetCaughtUp() bool {
 		return x.CaughtUp
 	}
 	return false
+}
+
+func (x *Progress) GetHash() string {
+	if x != nil {
+		return x.Hash
+	}
+	return ""
 }
 
 type CommitCheckpointRequest struct {
@@ -589,15 +571,15 @@ const file_cairn_v1_replay_proto_rawDesc = "" +
 	"\x06verify\x18\b \x01(\bR\x06verify\x12\x1b\n" +
 	"\tno_follow\x18\t \x01(\bR\bnoFollow\x12+\n" +
 	"\aprofile\x18\n" +
-	" \x01(\x0e2\x11.cairn.v1.ProfileR\aprofile\"w\n" +
-	"\x11SubscribeResponse\x12'\n" +
-	"\x05entry\x18\x01 \x01(\v2\x0f.cairn.v1.EntryH\x00R\x05entry\x120\n" +
-	"\bprogress\x18\x02 \x01(\v2\x12.cairn.v1.ProgressH\x00R\bprogressB\a\n" +
-	"\x05event\"T\n" +
+	" \x01(\x0e2\x11.cairn.v1.ProfileR\aprofile\"n\n" +
+	"\x11SubscribeResponse\x12)\n" +
+	"\aentries\x18\x01 \x03(\v2\x0f.cairn.v1.EntryR\aentries\x12.\n" +
+	"\bprogress\x18\x02 \x01(\v2\x12.cairn.v1.ProgressR\bprogress\"h\n" +
 	"\bProgress\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x19\n" +
 	"\bhead_seq\x18\x02 \x01(\x04R\aheadSeq\x12\x1b\n" +
-	"\tcaught_up\x18\x03 \x01(\bR\bcaughtUp\"k\n" +
+	"\tcaught_up\x18\x03 \x01(\bR\bcaughtUp\x12\x12\n" +
+	"\x04hash\x18\x04 \x01(\tR\x04hash\"k\n" +
 	"\x17CommitCheckpointRequest\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x10\n" +
@@ -650,7 +632,7 @@ var file_cairn_v1_replay_proto_goTypes = []any{
 }
 var file_cairn_v1_replay_proto_depIdxs = []int32{
 	8,  // 0: cairn.v1.SubscribeRequest.profile:type_name -> cairn.v1.Profile
-	9,  // 1: cairn.v1.SubscribeResponse.entry:type_name -> cairn.v1.Entry
+	9,  // 1: cairn.v1.SubscribeResponse.entries:type_name -> cairn.v1.Entry
 	2,  // 2: cairn.v1.SubscribeResponse.progress:type_name -> cairn.v1.Progress
 	7,  // 3: cairn.v1.CommitCheckpointResponse.subscription:type_name -> cairn.v1.Subscription
 	7,  // 4: cairn.v1.GetSubscriptionResponse.subscription:type_name -> cairn.v1.Subscription
@@ -674,10 +656,6 @@ func file_cairn_v1_replay_proto_init() {
 		return
 	}
 	file_cairn_v1_entry_proto_init()
-	file_cairn_v1_replay_proto_msgTypes[1].OneofWrappers = []any{
-		(*SubscribeResponse_Entry)(nil),
-		(*SubscribeResponse_Progress)(nil),
-	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

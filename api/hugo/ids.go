@@ -49,7 +49,8 @@ func naturalFits(stream, subject string) bool {
 	return utf16Len(subject) <= limit
 }
 
-// ChangeID returns the entry's changeId: "cairn.{stream}.{table}" for change
+// ChangeID returns the entry's changeId, as a JSON reader of the rendering
+// sees it (each byte of invalid UTF-8 is U+FFFD): "cairn.{stream}.{table}" for change
 // and snapshot_read entries with a table, "cairn.{stream}.{kind}" for the rest
 // (kind as named by journal.Kind.String). When that natural id is longer than
 // ChangeIDLimit(len(stream)) UTF-16 code units, it becomes its longest prefix
@@ -61,7 +62,7 @@ func ChangeID(e *journal.Entry) string {
 	subject := changeSubject(e)
 	natural := changeIDPrefix + e.Stream + "." + subject
 	if naturalFits(e.Stream, subject) {
-		return natural
+		return validText(natural)
 	}
 	return hashedChangeID(natural, ChangeIDLimit(len(e.Stream)))
 }

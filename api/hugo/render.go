@@ -256,7 +256,8 @@ func appendTimeOrNull(dst []byte, t time.Time) []byte {
 }
 
 // appendImage embeds a row image. Row images are canonical JSON objects
-// (docs/formats/row-json.md) and are copied as they are. Anything else is
+// (docs/formats/row-json.md) and are copied as they are once validated
+// (JSON and UTF-8). Anything else is
 // made safe for one NDJSON line: a JSON object with line breaks is
 // compacted, and bytes that are not a JSON object become
 // {"$base64":"<standard base64>"}. Empty is null.
@@ -264,10 +265,11 @@ func appendImage(dst, b []byte) []byte {
 	if len(b) == 0 {
 		return append(dst, "null"...)
 	}
-	if b[0] == '{' && bytes.IndexByte(b, '\n') < 0 && bytes.IndexByte(b, '\r') < 0 && json.Valid(b) {
+	ok, breaks := jsonCheck(b)
+	if ok && !breaks && b[0] == '{' {
 		return append(dst, b...)
 	}
-	if json.Valid(b) {
+	if ok {
 		buf := bytes.NewBuffer(dst)
 		if err := json.Compact(buf, b); err == nil && buf.Len() > len(dst) && buf.Bytes()[len(dst)] == '{' {
 			return buf.Bytes()
@@ -286,13 +288,13 @@ const (
 )
 
 // PayloadEncoding says what a payload's bytes are: EncodingJSON when they are
-// one valid JSON value, else EncodingText when they are valid UTF-8, else
+// one valid JSON value in UTF-8, else EncodingText when they are valid UTF-8, else
 // EncodingBinary; "" for an empty payload.
 func PayloadEncoding(payload []byte) string {
 	switch {
 	case len(payload) == 0:
 		return ""
-	case json.Valid(payload):
+	case jsonValid(payload):
 		return EncodingJSON
 	case utf8.Valid(payload):
 		return EncodingText
@@ -300,6 +302,8 @@ func PayloadEncoding(payload []byte) string {
 		return EncodingBinary
 	}
 }
+
+func jsonValid(b []byte) bool { ok, _ := jsonCheck(b); return ok }
 
 func appendPayloadEncoding(dst, payload []byte) []byte {
 	enc := PayloadEncoding(payload)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/cairnlog/cairn/journal"
@@ -25,7 +26,7 @@ const tokenFixed = 1 + 1 + 8 + journal.HashSize + 4
 const MaxCheckpointTokenLen = ((tokenFixed+maxStreamLen)*8 + 5) / 6
 
 // tokenEncoding is base64url without padding, strict about trailing bits, so a
-// token has exactly one text form.
+// token has exactly one text form. It is never modified.
 var tokenEncoding = base64.RawURLEncoding.Strict()
 
 // CheckpointToken is the position of one delivered entry: resume with "deliver
@@ -53,14 +54,20 @@ func (t CheckpointToken) String() string {
 //	32  hash                     SHA-256 entry hash
 //	u32 CRC-32C (Castagnoli)     of all the bytes above, big-endian
 func appendCheckpointToken(dst []byte, stream string, seq uint64, hash journal.Hash) []byte {
-	var buf [tokenFixed + maxStreamLen]byte
 	n := min(len(stream), maxStreamLen) // Render checks the stream first
-	b := append(buf[:0], CheckpointTokenVersion, byte(n))
-	b = append(b, stream[:n]...)
-	b = binary.BigEndian.AppendUint64(b, seq)
-	b = append(b, hash[:]...)
-	b = binary.BigEndian.AppendUint32(b, crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)))
-	return tokenEncoding.AppendEncode(dst, b)
+	rawLen := tokenFixed + n
+	textLen := tokenEncoding.EncodedLen(rawLen)
+	// The raw bytes are built in dst's spare capacity just past where the
+	// text goes, then encoded into place: no allocation when dst has room.
+	p := len(dst)
+	dst = slices.Grow(dst, textLen+rawLen)[:p+textLen]
+	dst = append(dst, CheckpointTokenVersion, byte(n))
+	dst = append(dst, stream[:n]...)
+	dst = binary.BigEndian.AppendUint64(dst, seq)
+	dst = append(dst, hash[:]...)
+	dst = binary.BigEndian.AppendUint32(dst, crc32.Checksum(dst[p+textLen:], crc32.MakeTable(crc32.Castagnoli)))
+	tokenEncoding.Encode(dst[p:p+textLen], dst[p+textLen:])
+	return dst[:p+textLen]
 }
 
 // ParseCheckpointToken parses a checkpointToken written by Render. Every

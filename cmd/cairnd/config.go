@@ -21,6 +21,64 @@ type fileConfig struct {
 	LogLevel          string         `yaml:"log_level"`
 	MetricsListen     string         `yaml:"metrics_listen"`
 	Sources           []sourceConfig `yaml:"sources"`
+	Listen            listenConfig   `yaml:"listen"`
+	Auth              authConfig     `yaml:"auth"`
+	TLS               tlsConfig      `yaml:"tls"`
+	// Tenants maps a tenant to the stream-name patterns it owns (for token
+	// grants); unclaimed streams belong to tenant "default".
+	Tenants map[string][]string `yaml:"tenants"`
+	Queue   queueConfig         `yaml:"queue"`
+}
+
+type listenConfig struct {
+	GRPC string `yaml:"grpc"`
+	HTTP string `yaml:"http"`
+}
+
+type authConfig struct {
+	Mode       string `yaml:"mode"`
+	TokensFile string `yaml:"tokens_file"`
+}
+
+type tlsConfig struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+type queueConfig struct {
+	MaxAttempts  int `yaml:"max_attempts"`
+	LeaseSeconds int `yaml:"lease_seconds"`
+}
+
+// serving reports whether the config asks for the API.
+func (c fileConfig) serving() bool { return c.Listen.GRPC != "" || c.Listen.HTTP != "" }
+
+func (c fileConfig) validateAPI() error {
+	if !c.serving() {
+		if c.Auth != (authConfig{}) || c.TLS != (tlsConfig{}) {
+			return fmt.Errorf("config: auth and tls are set but nothing listens: add listen.grpc and/or listen.http")
+		}
+		return nil
+	}
+	switch c.Auth.Mode {
+	case "", "tokens":
+		if c.Auth.TokensFile == "" {
+			return fmt.Errorf("config: auth.mode is tokens (the default) but auth.tokens_file is not set: make tokens with `cairn token new`, or set auth.mode: none to serve without authentication")
+		}
+	case "none":
+		if c.Auth.TokensFile != "" {
+			return fmt.Errorf("config: auth.mode is none but auth.tokens_file is set: remove one of them")
+		}
+	default:
+		return fmt.Errorf("config: auth.mode %q is not tokens or none", c.Auth.Mode)
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		return fmt.Errorf("config: tls needs both cert_file and key_file")
+	}
+	if c.Queue.MaxAttempts < 0 || c.Queue.LeaseSeconds < 0 {
+		return fmt.Errorf("config: queue.max_attempts and queue.lease_seconds must not be negative")
+	}
+	return nil
 }
 
 type sourceConfig struct {
@@ -56,8 +114,11 @@ func (c fileConfig) validate() error {
 	if c.DataDir == "" {
 		return fmt.Errorf("config: data_dir is required (where the journal lives)")
 	}
-	if len(c.Sources) == 0 {
-		return fmt.Errorf("config: no sources: add at least one under sources: (name, type: postgres, dsn)")
+	if len(c.Sources) == 0 && !c.serving() {
+		return fmt.Errorf("config: no sources and no API: add a source under sources: (name, type: postgres, dsn), or listen: to serve app events")
+	}
+	if err := c.validateAPI(); err != nil {
+		return err
 	}
 	seen := map[string]bool{}
 	for i, s := range c.Sources {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/cairnlog/cairn/capture"
 	"github.com/cairnlog/cairn/capture/postgres"
@@ -67,7 +68,7 @@ func run(args []string) error {
 	log.Info("cairnd started", "data_dir", cfg.DataDir, "sources", len(cfg.Sources))
 
 	var wg sync.WaitGroup
-	errs := make(chan error, len(cfg.Sources))
+	errs := make(chan error, len(cfg.Sources)+1)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sources := map[string]capture.Source{}
@@ -82,6 +83,11 @@ func run(args []string) error {
 		if pg, ok := src.(*postgres.Source); ok {
 			pgSources[sc.Name] = pg
 		}
+	}
+	apiSrv, closeAPI, err := startAPI(cfg, scfg.EncryptionKey, store, log)
+	if err != nil {
+		store.Close()
+		return err
 	}
 	if cfg.MetricsListen != "" {
 		if err := serveMetrics(ctx, cfg.MetricsListen, newCollector(store, pgSources), log); err != nil {
@@ -102,9 +108,30 @@ func run(args []string) error {
 			}
 		}()
 	}
+	if apiSrv != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			serveErr := make(chan error, 1)
+			go func() { serveErr <- apiSrv.Serve() }()
+			select {
+			case err := <-serveErr:
+				if err != nil {
+					errs <- fmt.Errorf("api: %w", err)
+					cancel()
+				}
+			case <-ctx.Done():
+				sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
+				apiSrv.Stop(sctx)
+				scancel()
+				<-serveErr
+			}
+		}()
+	}
 	wg.Wait()
 	cancel()
 	close(errs)
+	closeAPI()
 	cerr := store.Close()
 	var first error
 	for err := range errs {
