@@ -48,7 +48,7 @@ func writeError(w http.ResponseWriter, err error) {
 			code = "NOT_FOUND"
 			httpCode = http.StatusNotFound
 		default:
-			code = Code(strings.ToUpper(st.Code().String()))
+			code = Code(codeName(st.Code()))
 		}
 	}
 	msg := st.Message()
@@ -60,7 +60,7 @@ func writeError(w http.ResponseWriter, err error) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="cairn"`)
 	}
 	w.WriteHeader(httpCode)
-	_ = json.NewEncoder(w).Encode(restErrorBody{Code: string(code), Message: msg, GRPCCode: strings.ToUpper(st.Code().String())})
+	_ = json.NewEncoder(w).Encode(restErrorBody{Code: string(code), Message: msg, GRPCCode: codeName(st.Code())})
 }
 
 // outgoing forwards the caller's credentials to the in-process gRPC call.
@@ -186,7 +186,7 @@ func (s *Server) restSubscribe(w http.ResponseWriter, r *http.Request, params ma
 				return
 			}
 			st, _ := status.FromError(err)
-			b, _ := json.Marshal(map[string]restErrorBody{"error": {Code: string(CodeFromStatus(err)), Message: st.Message(), GRPCCode: strings.ToUpper(st.Code().String())}})
+			b, _ := json.Marshal(map[string]restErrorBody{"error": {Code: string(CodeFromStatus(err)), Message: st.Message(), GRPCCode: codeName(st.Code())}})
 			_, _ = w.Write(append(b, '\n'))
 			return
 		}
@@ -222,4 +222,18 @@ func (s *Server) restSubscribe(w http.ResponseWriter, r *http.Request, params ma
 			}
 		}
 	}
+}
+
+// codeName spells a gRPC code the way the protobuf enum does
+// (InvalidArgument -> INVALID_ARGUMENT).
+func codeName(c codes.Code) string {
+	s := c.String()
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && r >= 'A' && r <= 'Z' && s[i-1] >= 'a' && s[i-1] <= 'z' {
+			b.WriteByte('_')
+		}
+		b.WriteRune(r)
+	}
+	return strings.ToUpper(b.String())
 }

@@ -83,9 +83,14 @@ func (ts *testServer) stop() {
 
 func appendApp(t *testing.T, s journal.Store, stream string, n int, keyOf func(i int) string) {
 	t.Helper()
+	appendAppAs(t, s, stream, "seed", n, keyOf)
+}
+
+func appendAppAs(t *testing.T, s journal.Store, stream, producer string, n int, keyOf func(i int) string) {
+	t.Helper()
 	var es []journal.Entry
 	for i := 0; i < n; i++ {
-		es = append(es, journal.Entry{Kind: journal.KindAppEvent, ProducerID: "seed", ProducerSeq: uint64(i + 1) + uint64(time.Now().UnixNano()%1e9)*0,
+		es = append(es, journal.Entry{Kind: journal.KindAppEvent, ProducerID: producer, ProducerSeq: uint64(i + 1),
 			Key: []byte(keyOf(i)), Payload: []byte(fmt.Sprintf(`{"n":%d}`, i))})
 	}
 	if _, err := s.Append(context.Background(), stream, es); err != nil {

@@ -139,6 +139,14 @@ func (v *validator) string() bool {
 	i := v.i + 1 // "
 	for i < len(b) {
 		c := b[i]
+		// Plain ASCII runs are the common case: skip them in a tight loop.
+		for c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' {
+			i++
+			if i == len(b) {
+				return false
+			}
+			c = b[i]
+		}
 		switch {
 		case c == '"':
 			v.i = i + 1
