@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cairnlog/cairn/api"
+	"github.com/cairnlog/cairn/journal"
 	cairnv1 "github.com/cairnlog/cairn/api/cairnv1"
 )
 
@@ -210,4 +211,46 @@ func (s *Subscriber) once(ctx context.Context, req *cairnv1.SubscribeRequest, h 
 			}
 		}
 	}
+}
+
+// Record converts an API entry back to a journal record (for printing and
+// for verifying entries against proofs on the client side).
+func Record(e *cairnv1.Entry) (journal.Record, error) {
+	var r journal.Record
+	h, err := journal.ParseHash(e.Hash)
+	if err != nil {
+		return r, fmt.Errorf("entry %d: %w", e.Seq, err)
+	}
+	ph, err := journal.ParseHash(e.PrevHash)
+	if err != nil {
+		return r, fmt.Errorf("entry %d: %w", e.Seq, err)
+	}
+	k, err := journal.ParseKind(e.Kind)
+	if err != nil {
+		return r, fmt.Errorf("entry %d: %w", e.Seq, err)
+	}
+	var op journal.Op
+	if e.Op != "" {
+		if op, err = journal.ParseOp(e.Op); err != nil {
+			return r, fmt.Errorf("entry %d: %w", e.Seq, err)
+		}
+	}
+	r = journal.Record{Hash: h, Entry: journal.Entry{
+		Stream: e.Stream, Seq: e.Seq, PrevHash: ph, Kind: k, SourceID: e.SourceId, SourcePosition: e.SourcePosition,
+		TxID: e.TxId, Table: e.Table, Op: op, Key: e.Key, SchemaFingerprint: e.SchemaFingerprint,
+		ProducerID: e.ProducerId, ProducerSeq: e.ProducerSeq, Payload: e.Payload, Metadata: e.Metadata,
+	}}
+	if e.Before != "" {
+		r.Before = []byte(e.Before)
+	}
+	if e.After != "" {
+		r.After = []byte(e.After)
+	}
+	if e.CommitTime != nil {
+		r.CommitTime = e.CommitTime.AsTime()
+	}
+	if e.RecordedAt != nil {
+		r.RecordedAt = e.RecordedAt.AsTime()
+	}
+	return r, nil
 }

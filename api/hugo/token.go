@@ -40,6 +40,7 @@ type CheckpointToken struct {
 }
 
 // String returns the token text, as Render writes it in checkpointToken.
+// Stream must be a valid journal stream name (at most 128 bytes).
 func (t CheckpointToken) String() string {
 	return string(appendCheckpointToken(nil, t.Stream, t.Seq, t.Hash))
 }

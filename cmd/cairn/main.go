@@ -98,6 +98,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.checkpointCommand(),
 		a.proofCommand(),
 		a.keysCommand(),
+		a.tokenCommand(),
 	)
 	return root
 }

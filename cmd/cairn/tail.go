@@ -27,13 +27,16 @@ func (a *app) tailCommand() *cobra.Command {
 		limit  uint64
 		follow bool
 		format string
+		remote remoteFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "tail --data-dir DIR --stream NAME [--from SEQ] [--limit N] [--follow] [--format json|table]",
+		Use:   "tail (--data-dir DIR | --server HOST:PORT) --stream NAME [--from SEQ] [--limit N] [--follow] [--format json|table]",
 		Short: "Print a stream's entries",
 		Long: "tail prints the entries of a stream from --from on, one JSON object per line (--format json)\n" +
 			"or as an aligned table (--format table). --limit 0 means no limit. --follow keeps waiting\n" +
-			"for new entries until interrupted (SIGINT or SIGTERM), which then ends the command cleanly.",
+			"for new entries until interrupted (SIGINT or SIGTERM), which then ends the command cleanly.\n" +
+			"With --server it reads from a running cairnd's gRPC API instead of the data dir\n" +
+			"(token from --token or env CAIRN_TOKEN).",
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command) error {
 			if err := streamFlag(stream); err != nil {
@@ -51,6 +54,9 @@ func (a *app) tailCommand() *cobra.Command {
 			default:
 				return usageErr("--format must be json or table, got %q", format)
 			}
+			if remote.server != "" {
+				return a.runRemoteTail(cmd.Context(), remote, stream, from, limit, follow, p)
+			}
 			return a.runTail(cmd.Context(), stream, from, limit, follow, p)
 		}),
 	}
@@ -60,6 +66,7 @@ func (a *app) tailCommand() *cobra.Command {
 	f.Uint64Var(&limit, "limit", 0, "print at most N entries (0: no limit)")
 	f.BoolVar(&follow, "follow", false, "keep waiting for new entries until interrupted")
 	f.StringVar(&format, "format", "json", "output format: json or table")
+	remote.register(f)
 	_ = cmd.MarkFlagRequired("stream")
 	return cmd
 }
