@@ -21,8 +21,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cairnlog/cairn/api"
-	"github.com/cairnlog/cairn/journal"
 	cairnv1 "github.com/cairnlog/cairn/api/cairnv1"
+	"github.com/cairnlog/cairn/journal"
 )
 
 // Options configure Dial.
