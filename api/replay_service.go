@@ -136,37 +136,69 @@ func (sub *subscription) positionProgress(ctx context.Context, pos, head uint64)
 	return p, nil
 }
 
+// subscribeAhead is how many batches the reader may prepare ahead of the
+// sender: reading and converting the next batch overlaps with marshalling
+// and writing the current one.
+const subscribeAhead = 2
+
+type prepared struct {
+	resp *cairnv1.SubscribeResponse
+	err  error // io.EOF: no_follow reached the head after resp
+}
+
+// prepare reads and renders batches until ctx ends or an error, handing
+// each to out.
+func (sub *subscription) prepare(ctx context.Context, out chan<- prepared) {
+	defer close(out)
+	for {
+		recs, p, err := sub.next(ctx)
+		if err != nil && !errors.Is(err, io.EOF) {
+			out <- prepared{err: err}
+			return
+		}
+		resp := &cairnv1.SubscribeResponse{Progress: p, Entries: make([]*cairnv1.Entry, 0, len(recs))}
+		for i := range recs {
+			e, rerr := sub.s.render(&recs[i], sub.req.Profile)
+			if rerr != nil {
+				out <- prepared{err: rerr}
+				return
+			}
+			resp.Entries = append(resp.Entries, e)
+		}
+		select {
+		case out <- prepared{resp: resp, err: err}:
+		case <-ctx.Done():
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
 func (r *replayService) Subscribe(req *cairnv1.SubscribeRequest, stream cairnv1.ReplayService_SubscribeServer) error {
-	ctx := stream.Context()
+	ctx, cancel := context.WithCancel(stream.Context())
+	defer cancel()
 	sub, err := r.s.openSubscription(ctx, req)
 	if err != nil {
 		return err
 	}
-	for {
-		recs, p, err := sub.next(ctx)
-		if err != nil && !errors.Is(err, io.EOF) {
-			return err
-		}
-		resp := &cairnv1.SubscribeResponse{Progress: p, Entries: make([]*cairnv1.Entry, 0, len(recs))}
-		for i := range recs {
-			e, rerr := r.s.render(&recs[i], req.Profile)
-			if rerr != nil {
-				return rerr
-			}
-			resp.Entries = append(resp.Entries, e)
-		}
-		if len(resp.Entries) > 0 || p != nil {
-			if p != nil && len(recs) > 0 {
-				p.HeadSeq = 0 // unknown without another read; only caught-up reports carry it
-			}
-			if serr := stream.Send(resp); serr != nil {
-				return serr
+	batches := make(chan prepared, subscribeAhead)
+	go sub.prepare(ctx, batches)
+	for b := range batches {
+		if b.resp != nil && (len(b.resp.Entries) > 0 || b.resp.Progress != nil) {
+			if err := stream.Send(b.resp); err != nil {
+				return err
 			}
 		}
-		if errors.Is(err, io.EOF) {
+		if errors.Is(b.err, io.EOF) {
 			return nil
 		}
+		if b.err != nil {
+			return b.err
+		}
 	}
+	return ctx.Err()
 }
 
 func toSubscription(cp replay.Checkpoint) *cairnv1.Subscription {

@@ -87,6 +87,11 @@ func New(store journal.Store, cps *replay.Checkpoints, q *queue.Manager, cfg Con
 		grpc.ChainUnaryInterceptor(s.auth.unaryInterceptor),
 		grpc.ChainStreamInterceptor(s.auth.streamInterceptor),
 		grpc.MaxRecvMsgSize(64 << 20),
+		// Subscribe sends batches of a few hundred KB; the default 64 KB
+		// windows would stall each one on flow-control round trips.
+		grpc.InitialWindowSize(8 << 20),
+		grpc.InitialConnWindowSize(16 << 20),
+		grpc.WriteBufferSize(256 << 10),
 	}
 	s.grpc = grpc.NewServer(opts...)
 	cairnv1.RegisterJournalServiceServer(s.grpc, &journalService{s: s})

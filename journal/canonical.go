@@ -155,6 +155,21 @@ func (d *decoder) u32(what string) uint32 {
 	return binary.BigEndian.Uint32(v)
 }
 
+// length reads a field's u32 length prefix. The error text is built only on
+// failure: decoding is on the read path of every entry.
+func (d *decoder) length(what string) uint32 {
+	if d.err != nil {
+		return 0
+	}
+	if len(d.b)-d.off < 4 {
+		d.fail("truncated " + what + " length")
+		return 0
+	}
+	v := binary.BigEndian.Uint32(d.b[d.off:])
+	d.off += 4
+	return v
+}
+
 func (d *decoder) u64(what string) uint64 {
 	v := d.take(8, what)
 	if v == nil {
@@ -166,7 +181,7 @@ func (d *decoder) u64(what string) uint64 {
 // bytes returns a copy (nil for an empty field) so decoded entries never alias
 // store buffers.
 func (d *decoder) bytes(what string) []byte {
-	n := d.u32(what + " length")
+	n := d.length(what)
 	if d.err != nil {
 		return nil
 	}
@@ -182,7 +197,7 @@ func (d *decoder) bytes(what string) []byte {
 }
 
 func (d *decoder) str(what string) string {
-	n := d.u32(what + " length")
+	n := d.length(what)
 	if d.err != nil {
 		return ""
 	}

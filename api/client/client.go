@@ -80,7 +80,11 @@ func Dial(addr string, opt Options) (*Client, error) {
 	if opt.Token != "" {
 		dopts = append(dopts, grpc.WithPerRPCCredentials(bearer{token: opt.Token, secure: opt.TLS}))
 	}
-	dopts = append(dopts, grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
+	dopts = append(dopts, grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)),
+		// Large windows so a subscription's batches are not paced by
+		// flow-control round trips.
+		grpc.WithInitialWindowSize(8<<20), grpc.WithInitialConnWindowSize(16<<20),
+		grpc.WithReadBufferSize(256<<10))
 	conn, err := grpc.NewClient(addr, dopts...)
 	if err != nil {
 		return nil, fmt.Errorf("dial cairnd at %s: %w", addr, err)
