@@ -24,6 +24,12 @@ func TestBadConfig(t *testing.T) {
 	cases := []struct{ name, body, want string }{
 		{"no data dir", "sources: [{name: a, type: postgres, dsn: 'postgres://x'}]", "data_dir is required"},
 		{"no sources", "data_dir: /tmp/x", "no sources"},
+		{"api without tokens file", "data_dir: /tmp/x\nlisten: {http: 127.0.0.1:0}", "auth.tokens_file is not set"},
+		{"bad auth mode", "data_dir: /tmp/x\nlisten: {http: 127.0.0.1:0}\nauth: {mode: open}", `auth.mode "open"`},
+		{"none with tokens file", "data_dir: /tmp/x\nlisten: {grpc: 127.0.0.1:0}\nauth: {mode: none, tokens_file: t.yaml}", "remove one of them"},
+		{"tls half", "data_dir: /tmp/x\nlisten: {grpc: 127.0.0.1:0}\nauth: {mode: none}\ntls: {cert_file: c.pem}", "both cert_file and key_file"},
+		{"auth without listen", "data_dir: /tmp/x\nsources: [{name: a, type: postgres, dsn: x}]\nauth: {mode: none}", "nothing listens"},
+		{"missing tokens file", "data_dir: " + dir + "/d1\nlisten: {grpc: 127.0.0.1:0}\nauth: {tokens_file: " + dir + "/nope.yaml}", "read tokens file"},
 		{"typo in a key", "data_dir: /tmp/x\nsoruces: []", "soruces"},
 		{"unknown type", "data_dir: /tmp/x\nsources: [{name: a, type: oracle, dsn: x}]", `type "oracle" is not supported`},
 		{"missing dsn", "data_dir: /tmp/x\nsources: [{name: a, type: postgres}]", "dsn is empty"},

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cairnlog/cairn/api"
+	"github.com/cairnlog/cairn/fixtures"
+)
+
+// TestAPIServesCapture runs cairnd with a PostgreSQL source and the API on,
+// then follows the capture over REST with a token: what a new user does
+// after reading docs/api.md.
+func TestAPIServesCapture(t *testing.T) {
+	pg := fixtures.SharedPostgres(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, pg.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `CREATE TABLE api_orders (id int PRIMARY KEY, note text)`); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	secret, hash, err := api.NewToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := filepath.Join(dir, "tokens.yaml")
+	if err := os.WriteFile(tokens, []byte(fmt.Sprintf("tokens:\n  - name: ops\n    sha256: %s\n    grants: [{tenant: '*', role: consumer}]\n", hash)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	httpAddr, grpcAddr := freeAddr(t), freeAddr(t)
+	config := filepath.Join(dir, "cairnd.yaml")
+	body := fmt.Sprintf(`data_dir: %s
+log_level: warn
+listen: {grpc: %s, http: %s}
+auth: {mode: tokens, tokens_file: %s}
+sources:
+  - {name: shop, type: postgres, dsn: '%s', slot: slot_api, publication: pub_api, tables: [public.api_orders], heartbeat_interval: 100ms}
+`, filepath.Join(dir, "data"), grpcAddr, httpAddr, tokens, pg.DSN())
+	if err := os.WriteFile(config, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, config)
+
+	// Wait until the API answers, then write rows once the slot is active.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var active bool
+		_ = conn.QueryRow(ctx, `SELECT active FROM pg_replication_slots WHERE slot_name = 'slot_api'`).Scan(&active)
+		if active {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("capture never started:\n%s", d.logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for i := 1; i <= 3; i++ {
+		if _, err := conn.Exec(ctx, `INSERT INTO api_orders VALUES ($1, 'n')`, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Follow over REST, transaction-complete, until the three inserts arrive.
+	req, _ := http.NewRequest("GET", "http://"+httpAddr+"/v1/streams/shop:subscribe?tx_complete=true&kinds=change", nil)
+	req.Header.Set("Authorization", "Bearer "+secret)
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	resp, err := http.DefaultClient.Do(req.WithContext(rctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("subscribe: %d", resp.StatusCode)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	var ids []string
+	for len(ids) < 3 && sc.Scan() {
+		var e struct{ Kind, Table, Op, After string }
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("NDJSON line: %v: %s", err, sc.Text())
+		}
+		if e.Kind != "change" || e.Table != "public.api_orders" || e.Op != "insert" {
+			t.Fatalf("unexpected entry %s", sc.Text())
+		}
+		ids = append(ids, e.After)
+	}
+	if len(ids) != 3 || !strings.Contains(ids[2], `"id":3`) {
+		t.Fatalf("subscribed rows = %v\n%s", ids, d.logs.String())
+	}
+	// Without the token the API refuses.
+	r2, err := http.Get("http://" + httpAddr + "/v1/streams")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2.Body.Close()
+	if r2.StatusCode != 401 {
+		t.Fatalf("no token: %d, want 401", r2.StatusCode)
+	}
+	cancel()
+	d.term(t)
+}
