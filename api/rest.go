@@ -207,11 +207,15 @@ func (s *Server) restSubscribe(w http.ResponseWriter, r *http.Request, params ma
 			line = append(line, '\n')
 		}
 		if withProgress && resp.Progress != nil {
-			line = append(line, `{"progress":`...)
-			if line, err = entryJSON.MarshalAppend(line, resp.Progress); err != nil {
-				return
+			if profile == cairnv1.Profile_PROFILE_HUGO {
+				line = appendHugoProgress(line, resp.Progress)
+			} else {
+				line = append(line, `{"progress":`...)
+				if line, err = entryJSON.MarshalAppend(line, resp.Progress); err != nil {
+					return
+				}
+				line = append(line, "}\n"...)
 			}
-			line = append(line, "}\n"...)
 		}
 		if len(line) > 0 {
 			if _, err := w.Write(line); err != nil {
@@ -236,4 +240,21 @@ func codeName(c codes.Code) string {
 		b.WriteRune(r)
 	}
 	return strings.ToUpper(b.String())
+}
+
+// appendHugoProgress writes a progress line in the Hugo profile's style:
+// camelCase names and 64-bit numbers as JSON numbers.
+func appendHugoProgress(b []byte, p *cairnv1.Progress) []byte {
+	b = append(b, `{"progress":{"sequence":`...)
+	b = appendUint(b, p.Seq)
+	b = append(b, `,"hash":"`...)
+	b = append(b, p.Hash...)
+	b = append(b, `","headSequence":`...)
+	b = appendUint(b, p.HeadSeq)
+	if p.CaughtUp {
+		b = append(b, `,"caughtUp":true}}`...)
+	} else {
+		b = append(b, `,"caughtUp":false}}`...)
+	}
+	return append(b, '\n')
 }

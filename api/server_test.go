@@ -308,6 +308,12 @@ func TestRESTSubscriptionsAndCheckpoints(t *testing.T) {
 	if seq, ok := hugoLine["sequence"].(float64); !ok || seq != 2 || hugoLine["effectId"] == nil {
 		t.Fatalf("hugo profile line = %v", hugoLine)
 	}
+	r = do(t, "GET", u+"/v1/streams/pg:subscribe?no_follow=true&profile=hugo&progress=true&kinds=tx_commit", "", "")
+	hl := strings.Split(strings.TrimSpace(string(r.body)), "\n")
+	var prog map[string]map[string]any
+	if err := json.Unmarshal([]byte(hl[len(hl)-1]), &prog); err != nil || prog["progress"]["sequence"] != float64(19) || prog["progress"]["caughtUp"] != true {
+		t.Fatalf("hugo progress line = %s (%v)", hl[len(hl)-1], err)
+	}
 	r = do(t, "GET", u+"/v1/streams/pg/entries?profile=hugo&limit=3", "", "")
 	if m := r.json(t); len(m["entries"].([]any)) != 3 || m["nextSeq"].(float64) != 4 {
 		t.Fatalf("entries?profile=hugo = %s", r.body)

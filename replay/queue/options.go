@@ -16,7 +16,9 @@ const (
 	MaxBatch            = 1000 // most entries one Lease returns and most tokens one Ack, Nack or Extend takes
 	maxDeadLetterPage   = 1000 // most dead letters one DeadLetters call returns
 	gcDeletesPerUpdate  = 2048 // stale entry keys removed per state write, so one write stays one Badger transaction
+	maxDeadPerCall      = 500  // dead letters made per call, for the same reason
 	journalReadMaxBatch = 1024
+	recordCacheBytes    = 8 << 20 // per group: records admitted and not leased yet, kept to spare a second journal read
 )
 
 // Options configure a Manager. A zero field takes its default.
