@@ -78,6 +78,8 @@ var sentinels = []struct {
 	{queue.ErrLeaseInactive, CodeLeaseInactive},
 	{queue.ErrUnknownGroup, CodeUnknownGroup},
 	{queue.ErrInvalidArgument, CodeInvalidArgument},
+	{queue.ErrClosed, CodeUnavailable},
+	{queue.ErrCorruptState, CodeVerifyFailed},
 	{journal.ErrUnknownStream, CodeUnknownStream},
 	{journal.ErrBadStreamName, CodeInvalidArgument},
 	{journal.ErrInvalidEntry, CodeInvalidArgument},

@@ -682,8 +682,8 @@ func (m *Manager) DeadLetters(ctx context.Context, stream, group string, fromSeq
 	prefix := deadPrefix(stream, group)
 	var out []DeadLetter
 	errFull := errors.New("page full")
-	// state.Scan cannot seek, so the keys below fromSeq are skipped here.
-	err = m.st.Scan(prefix, func(key, val []byte) error {
+	start := seqKey(prefix, fromSeq)
+	err = m.st.ScanFrom(prefix, start, func(key, val []byte) error {
 		seq, err := seqOfKey(prefix, key)
 		if err != nil {
 			return err

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/ristretto/v2/z"
@@ -25,8 +26,9 @@ type KV struct {
 
 // DB is the state store.
 type DB struct {
-	db  *badger.DB
-	log *slog.Logger
+	db     *badger.DB
+	log    *slog.Logger
+	closed atomic.Bool // Badger blocks forever on a write after Close
 }
 
 // ErrClosed is returned after Close.
@@ -63,6 +65,9 @@ func Open(dir string, encryptionKey []byte, log *slog.Logger) (*DB, error) {
 
 // Get returns the value stored under key, or nil when there is none.
 func (d *DB) Get(key []byte) ([]byte, error) {
+	if d.closed.Load() {
+		return nil, ErrClosed
+	}
 	var out []byte
 	err := d.db.View(func(txn *badger.Txn) error {
 		it, err := txn.Get(key)
@@ -84,10 +89,19 @@ func (d *DB) Get(key []byte) ([]byte, error) {
 // Scan calls fn for every key with the given prefix, in key order. The slices
 // are only valid during the call.
 func (d *DB) Scan(prefix []byte, fn func(key, value []byte) error) error {
+	return d.ScanFrom(prefix, prefix, fn)
+}
+
+// ScanFrom is Scan starting at the first key >= start (start should begin
+// with prefix), so paging through a long range does not walk it from the top.
+func (d *DB) ScanFrom(prefix, start []byte, fn func(key, value []byte) error) error {
+	if d.closed.Load() {
+		return ErrClosed
+	}
 	return d.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
 		defer it.Close()
-		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+		for it.Seek(start); it.ValidForPrefix(prefix); it.Next() {
 			item := it.Item()
 			err := item.Value(func(v []byte) error { return fn(item.Key(), v) })
 			if err != nil {
@@ -100,6 +114,9 @@ func (d *DB) Scan(prefix []byte, fn func(key, value []byte) error) error {
 
 // Update writes puts and removes deletes in one atomic, durable step.
 func (d *DB) Update(puts []KV, deletes [][]byte) error {
+	if d.closed.Load() {
+		return ErrClosed
+	}
 	wb := d.db.NewWriteBatch()
 	defer wb.Cancel()
 	for _, kv := range puts {
@@ -119,4 +136,9 @@ func (d *DB) Update(puts []KV, deletes [][]byte) error {
 }
 
 // Close closes the store.
-func (d *DB) Close() error { return d.db.Close() }
+func (d *DB) Close() error {
+	if d.closed.Swap(true) {
+		return nil
+	}
+	return d.db.Close()
+}

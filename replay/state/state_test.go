@@ -55,3 +55,29 @@ func TestUpdateScanReopen(t *testing.T) {
 		t.Fatalf("deleted key = %q, %v", v, err)
 	}
 }
+
+func TestScanFromAndClosed(t *testing.T) {
+	db, err := Open(t.TempDir(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var puts []KV
+	for i := 0; i < 20; i++ {
+		puts = append(puts, KV{Key: []byte(fmt.Sprintf("d/%03d", i)), Value: []byte{1}})
+	}
+	if err := db.Update(puts, nil); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	_ = db.ScanFrom([]byte("d/"), []byte("d/015"), func(k, _ []byte) error { got = append(got, string(k)); return nil })
+	if fmt.Sprint(got) != "[d/015 d/016 d/017 d/018 d/019]" {
+		t.Fatalf("ScanFrom = %v", got)
+	}
+	db.Close()
+	if err := db.Update(puts, nil); err != ErrClosed {
+		t.Fatalf("update after close = %v, want ErrClosed", err)
+	}
+	if _, err := db.Get([]byte("d/001")); err != ErrClosed {
+		t.Fatalf("get after close = %v", err)
+	}
+}
