@@ -6,7 +6,7 @@ BIN     := bin
 GOFLAGS := -buildvcs=false
 export GOFLAGS
 
-.PHONY: all build deps pg-deps mysql-deps test lint demo bench fuzz clean tools proto proto-check
+.PHONY: all build deps pg-deps mysql-deps pulsar-deps test lint demo bench fuzz clean tools proto proto-check
 
 all: build
 
@@ -45,6 +45,10 @@ proto: tools
 proto-check: tools
 	@bash api/proto/check.sh $(TOOLS)
 
+# Pulsar standalone jars for the fixtures (Maven, cached in ~/.cache/cairn and ~/.m2).
+pulsar-deps:
+	@bash fixtures/install-pulsar.sh
+
 build: deps
 	$(GO) build -o $(BIN)/ ./cmd/...
 
@@ -55,7 +59,7 @@ lint: deps
 
 # All unit and integration tests (real processes, crash loops included), then the
 # concurrent packages again under the race detector.
-test: lint pg-deps mysql-deps
+test: lint pg-deps mysql-deps pulsar-deps
 	$(GO) test -count=1 -timeout 25m ./...
 	$(GO) test -race -count=1 -timeout 15m ./journal/... ./capture/... ./replay/... ./api/...
 
