@@ -63,6 +63,22 @@ func TestTailServer(t *testing.T) {
 	if local.code != 0 || remote.code != 0 || remote.stdout != local.stdout || local.stdout == "" {
 		t.Fatalf("tail --server (exit %d, %s) differs from a local tail (exit %d, %s):\nremote:\n%s\nlocal:\n%s", remote.code, remote.stderr, local.code, local.stderr, remote.stdout, local.stdout)
 	}
+	// verify --server recomputes everything client side against a trusted key.
+	v := cairn(t, "", []string{"CAIRN_TOKEN=" + secret}, "verify", "--server", srv.GRPCAddr(), "--public-key", filepath.Join(dir, "signing.pub"))
+	if v.code != 0 || !strings.Contains(v.stdout, "verified 40 entries") {
+		t.Fatalf("verify --server: exit %d\n%s\n%s", v.code, v.stdout, v.stderr)
+	}
+	// A key the journal was not signed with fails the checkpoint.
+	other := filepath.Join(t.TempDir(), "other.pub")
+	if err := os.WriteFile(other, []byte("cairn/other+12345678+AXmOZ9RXqUq+TRjJc0kzPzDnZm/pkDM0j3o8xr8zLtKN\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if v := cairn(t, "", []string{"CAIRN_TOKEN=" + secret}, "verify", "--server", srv.GRPCAddr(), "--public-key", other); v.code == 0 {
+		t.Fatalf("verify --server with a foreign key passed:\n%s", v.stdout)
+	}
+	if v := cairn(t, "", []string{"CAIRN_TOKEN=" + secret}, "verify", "--server", srv.GRPCAddr()); v.code == 0 || !strings.Contains(v.stderr, "--public-key") {
+		t.Fatalf("verify --server without a key: exit %d %s", v.code, v.stderr)
+	}
 	bad := cairn(t, "", []string{"CAIRN_TOKEN=wrong"}, "tail", "--server", srv.GRPCAddr(), "--stream", "orders")
 	if bad.code == 0 || !strings.Contains(bad.stderr, "unknown bearer token") {
 		t.Fatalf("wrong token: exit %d, stderr %q", bad.code, bad.stderr)

@@ -13,6 +13,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	cairnv1 "github.com/cairnlog/cairn/api/cairnv1"
+	"github.com/cairnlog/cairn/api/client"
 	"github.com/cairnlog/cairn/journal"
 	"github.com/cairnlog/cairn/journal/badgerstore"
 )
@@ -22,20 +24,27 @@ func (a *app) verifyCommand() *cobra.Command {
 		stream    string
 		publicKey string
 		strict    bool
+		remote    remoteFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "verify --data-dir DIR [--stream NAME] [--public-key FILE] [--strict]",
+		Use:   "verify (--data-dir DIR | --server HOST:PORT --public-key FILE) [--stream NAME] [--public-key FILE] [--strict]",
 		Short: "Recompute every hash, chain link and Merkle node and check the signed checkpoints",
 		Long: "verify reads every entry of every stream (or of --stream), recomputes its hash, the hash\n" +
 			"chain and the Merkle tree, compares them with what the store recorded, and checks the latest\n" +
 			"signed checkpoint with the public key (--public-key, else DIR/signing.pub). It exits 1 at the\n" +
-			"first mismatch, naming the stream and seq. --strict also fully decodes every entry.",
+			"first mismatch, naming the stream and seq. --strict also fully decodes every entry.\n" +
+			"With --server it verifies a running cairnd through its API: entries are re-encoded and\n" +
+			"re-hashed here, and the server's signed checkpoint is checked with --public-key (required:\n" +
+			"a key you trust, not one the server hands out).",
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command) error {
 			if stream != "" {
 				if err := streamFlag(stream); err != nil {
 					return err
 				}
+			}
+			if remote.server != "" {
+				return a.runRemoteVerify(cmd.Context(), remote, stream, publicKey, strict)
 			}
 			return a.runVerify(cmd.Context(), stream, publicKey, strict)
 		}),
@@ -44,6 +53,7 @@ func (a *app) verifyCommand() *cobra.Command {
 	f.StringVar(&stream, "stream", "", "verify only this stream (default: every stream)")
 	f.StringVar(&publicKey, "public-key", "", "file with the checkpoint verifier key (default: DIR/signing.pub)")
 	f.BoolVar(&strict, "strict", false, "also decode every entry fully (slower)")
+	remote.register(f)
 	return cmd
 }
 
@@ -73,6 +83,52 @@ func (a *app) runVerify(ctx context.Context, stream, publicKeyFile string, stric
 	for _, h := range heads {
 		bar := a.progressBar(h)
 		res, err := journal.VerifyStream(ctx, s, h.Stream, vkey, strict, bar.update)
+		bar.done()
+		if err != nil {
+			return verifyFailed(err)
+		}
+		results = append(results, res)
+		total += res.Entries
+	}
+	return printVerify(a.stdout, results, total)
+}
+
+// runRemoteVerify verifies streams served by a running cairnd.
+func (a *app) runRemoteVerify(ctx context.Context, rf remoteFlags, stream, publicKeyFile string, strict bool) error {
+	if publicKeyFile == "" {
+		return usageErr("--server needs --public-key FILE: the checkpoint key must come from you, not from the server being verified (copy the server's signing.pub once, out of band)")
+	}
+	b, err := os.ReadFile(publicKeyFile)
+	if err != nil {
+		return fmt.Errorf("read --public-key: %w", err)
+	}
+	c, err := rf.dial()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	src := client.RawSource{Client: c}
+	var streams []string
+	if stream != "" {
+		streams = []string{stream}
+	} else {
+		resp, err := c.Journal.ListStreams(ctx, &cairnv1.ListStreamsRequest{})
+		if err != nil {
+			return err
+		}
+		for _, h := range resp.Streams {
+			streams = append(streams, h.Stream)
+		}
+	}
+	var results []journal.VerifyResult
+	total := uint64(0)
+	for _, name := range streams {
+		h, err := src.Head(ctx, name)
+		if err != nil {
+			return err
+		}
+		bar := a.progressBar(h)
+		res, err := journal.VerifyStream(ctx, src, name, string(b), strict, bar.update)
 		bar.done()
 		if err != nil {
 			return verifyFailed(err)
