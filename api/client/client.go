@@ -258,3 +258,7 @@ func Record(e *cairnv1.Entry) (journal.Record, error) {
 	}
 	return r, nil
 }
+
+// Conn is the underlying connection, for other services on the same server
+// (health, reflection).
+func (c *Client) Conn() *grpc.ClientConn { return c.conn }
