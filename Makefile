@@ -76,6 +76,7 @@ demo: build pg-deps
 bench: deps pg-deps
 	$(GO) run ./loadtest journal
 	$(GO) run ./loadtest pg-catchup
+	$(GO) run ./loadtest subscribe
 
 clean:
 	rm -rf $(BIN)
