@@ -78,11 +78,17 @@ func (a *app) runVerify(ctx context.Context, stream, publicKeyFile string, stric
 		return err
 	}
 
+	return a.verifyHeads(ctx, s, heads, vkey, strict)
+}
+
+// verifyHeads verifies each stream from src with a progress bar and prints
+// the summary.
+func (a *app) verifyHeads(ctx context.Context, src journal.RawSource, heads []journal.Head, vkey string, strict bool) error {
 	var results []journal.VerifyResult
 	total := uint64(0)
 	for _, h := range heads {
 		bar := a.progressBar(h)
-		res, err := journal.VerifyStream(ctx, s, h.Stream, vkey, strict, bar.update)
+		res, err := journal.VerifyStream(ctx, src, h.Stream, vkey, strict, bar.update)
 		bar.done()
 		if err != nil {
 			return verifyFailed(err)
@@ -120,23 +126,15 @@ func (a *app) runRemoteVerify(ctx context.Context, rf remoteFlags, stream, publi
 			streams = append(streams, h.Stream)
 		}
 	}
-	var results []journal.VerifyResult
-	total := uint64(0)
+	var heads []journal.Head
 	for _, name := range streams {
 		h, err := src.Head(ctx, name)
 		if err != nil {
 			return err
 		}
-		bar := a.progressBar(h)
-		res, err := journal.VerifyStream(ctx, src, name, string(b), strict, bar.update)
-		bar.done()
-		if err != nil {
-			return verifyFailed(err)
-		}
-		results = append(results, res)
-		total += res.Entries
+		heads = append(heads, h)
 	}
-	return printVerify(a.stdout, results, total)
+	return a.verifyHeads(ctx, src, heads, string(b), strict)
 }
 
 // verifyFailed marks journal damage found while verifying (or while opening
