@@ -38,6 +38,8 @@ func TestQueueOverGRPC(t *testing.T) {
 	var failures []string
 	fail := func(f string, a ...any) { mu.Lock(); failures = append(failures, fmt.Sprintf(f, a...)); mu.Unlock() }
 
+	group := c.Group("work", "g")
+	group.LeaseTime = time.Second
 	var wg sync.WaitGroup
 	for w := 0; w < 8; w++ {
 		wg.Add(1)
@@ -51,7 +53,8 @@ func TestQueueOverGRPC(t *testing.T) {
 				if done || ctx.Err() != nil {
 					return
 				}
-				resp, err := c.Queue.Lease(ctx, &cairnv1.LeaseRequest{Stream: "work", Group: "g", Max: 50, LeaseSeconds: 1, WaitSeconds: 1})
+				leases, err := group.Lease(ctx, 50, time.Second)
+				resp := &cairnv1.LeaseResponse{Leases: leases}
 				if err != nil {
 					if ctx.Err() == nil {
 						fail("lease: %v", err)
@@ -75,7 +78,6 @@ func TestQueueOverGRPC(t *testing.T) {
 					// Crash: walk away; the leases expire at their deadline.
 					continue
 				}
-				var toks []*cairnv1.LeaseToken
 				mu.Lock()
 				for _, l := range resp.Leases {
 					k := string(l.Entry.Key)
@@ -83,10 +85,10 @@ func TestQueueOverGRPC(t *testing.T) {
 					if l.Token.SequenceId <= lastAcked[k] {
 						failures = append(failures, fmt.Sprintf("key %s: seq %d after %d", k, l.Token.SequenceId, lastAcked[k]))
 					}
-					toks = append(toks, l.Token)
 				}
 				mu.Unlock()
-				ar, err := c.Queue.Ack(ctx, &cairnv1.AckRequest{Stream: "work", Group: "g", Tokens: toks})
+				settled, err := group.Ack(ctx, resp.Leases...)
+				ar := &cairnv1.AckResponse{Settled: settled}
 				if err != nil {
 					fail("ack: %v", err)
 					return
