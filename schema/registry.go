@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"sort"
@@ -81,7 +82,7 @@ type Registry struct {
 	cfg      Config
 	compat   *avro.SchemaCompatibility
 	subjects map[string]*subject
-	byID     []*Version // byID[id-1]: the first version registered with that id
+	byID     map[int]*Version // the first version registered with that id
 	ids      map[Fingerprint]int
 	byFP     map[Fingerprint]*Version // the first version with the fingerprint
 }
@@ -101,6 +102,7 @@ func NewRegistry(cfg Config) (*Registry, error) {
 		compat:   avro.NewSchemaCompatibility(),
 		subjects: map[string]*subject{},
 		ids:      map[Fingerprint]int{},
+		byID:     map[int]*Version{},
 		byFP:     map[Fingerprint]*Version{},
 	}, nil
 }
@@ -165,7 +167,7 @@ func (r *Registry) Register(subj string, s avro.Schema) (v Version, isNew bool, 
 	ok, reason := r.check(mode, sub, s, 0)
 	id, known := r.ids[fp]
 	if !known {
-		id = len(r.byID) + 1
+		id = r.newID(fp)
 		r.ids[fp] = id
 	}
 	nv := &Version{
@@ -175,12 +177,26 @@ func (r *Registry) Register(subj string, s avro.Schema) (v Version, isNew bool, 
 	}
 	sub.versions = append(sub.versions, nv)
 	if !known {
-		r.byID = append(r.byID, nv)
+		r.byID[id] = nv
 	}
 	if _, ok := r.byFP[fp]; !ok {
 		r.byFP[fp] = nv
 	}
 	return *nv, true, nil
+}
+
+// newID derives a schema's global id from its fingerprint (the first 31
+// bits, never 0), so ids do not depend on the order in which streams are
+// replayed at startup: the same schema has the same id on every restart
+// and every node. Two different schemas whose ids collide (odds about
+// n²/2³² for n schemas) are separated by probing upwards; only then does
+// the order of registration matter.
+func (r *Registry) newID(fp Fingerprint) int {
+	id := int(binary.BigEndian.Uint32(fp[:4]) & 0x7fffffff)
+	for id == 0 || r.byID[id] != nil {
+		id = (id + 1) & 0x7fffffff
+	}
+	return id
 }
 
 // check runs mode's check of s against the subject's versions (the
@@ -301,10 +317,10 @@ func (r *Registry) Latest(subj string) (Version, error) { return r.Version(subj,
 func (r *Registry) ByID(id int) (Version, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	if id < 1 || id > len(r.byID) {
+	if _, ok := r.byID[id]; !ok {
 		return Version{}, fmt.Errorf("schema id %d: %w", id, ErrNotFound)
 	}
-	return *r.byID[id-1], nil
+	return *r.byID[id], nil
 }
 
 // ByFingerprint returns the first version registered with a fingerprint.
