@@ -206,22 +206,31 @@ func (a *Auth) authenticate(ctx context.Context) (*Token, error) {
 
 // methodRoles is the role each RPC needs on the request's stream.
 var methodRoles = map[string]Role{
-	"/cairn.v1.JournalService/ListStreams":         RoleReader,
-	"/cairn.v1.JournalService/ReadEntries":         RoleReader,
-	"/cairn.v1.JournalService/AppendEntries":       RoleProducer,
-	"/cairn.v1.JournalService/GetCheckpoint":       RoleReader,
-	"/cairn.v1.JournalService/GetInclusionProof":   RoleReader,
-	"/cairn.v1.JournalService/GetConsistencyProof": RoleReader,
-	"/cairn.v1.ReplayService/Subscribe":            RoleReader,
-	"/cairn.v1.ReplayService/CommitCheckpoint":     RoleConsumer,
-	"/cairn.v1.ReplayService/GetSubscription":      RoleReader,
-	"/cairn.v1.QueueService/Lease":                 RoleConsumer,
-	"/cairn.v1.QueueService/Ack":                   RoleConsumer,
-	"/cairn.v1.QueueService/Nack":                  RoleConsumer,
-	"/cairn.v1.QueueService/Extend":                RoleConsumer,
-	"/cairn.v1.QueueService/GetGroup":              RoleReader,
-	"/cairn.v1.QueueService/ListDeadLetters":       RoleReader,
+	"/cairn.v1.JournalService/ListStreams":           RoleReader,
+	"/cairn.v1.JournalService/ReadEntries":           RoleReader,
+	"/cairn.v1.JournalService/AppendEntries":         RoleProducer,
+	"/cairn.v1.JournalService/GetCheckpoint":         RoleReader,
+	"/cairn.v1.JournalService/GetInclusionProof":     RoleReader,
+	"/cairn.v1.JournalService/GetConsistencyProof":   RoleReader,
+	"/cairn.v1.ReplayService/Subscribe":              RoleReader,
+	"/cairn.v1.ReplayService/CommitCheckpoint":       RoleConsumer,
+	"/cairn.v1.ReplayService/GetSubscription":        RoleReader,
+	"/cairn.v1.QueueService/Lease":                   RoleConsumer,
+	"/cairn.v1.QueueService/Ack":                     RoleConsumer,
+	"/cairn.v1.QueueService/Nack":                    RoleConsumer,
+	"/cairn.v1.QueueService/Extend":                  RoleConsumer,
+	"/cairn.v1.QueueService/GetGroup":                RoleReader,
+	"/cairn.v1.QueueService/ListDeadLetters":         RoleReader,
+	"/cairn.v1.SchemaService/ListSubjects":           RoleReader,
+	"/cairn.v1.SchemaService/ListVersions":           RoleReader,
+	"/cairn.v1.SchemaService/GetVersion":             RoleReader,
+	"/cairn.v1.SchemaService/GetSchemaByFingerprint": RoleReader,
+	"/cairn.v1.SchemaService/GetSchemaByID":          RoleReader,
+	"/cairn.v1.SchemaService/CheckCompatibility":     RoleReader,
 }
+
+// subjected requests name a schema subject; its stream is the source name.
+type subjected interface{ GetSubject() string }
 
 // publicPrefixes are services anyone may call (schema discovery and health).
 var publicPrefixes = []string{"/grpc.reflection.", "/grpc.health."}
@@ -245,13 +254,20 @@ func (a *Auth) authorize(ctx context.Context, method string, req any) (context.C
 		return nil, err
 	}
 	ctx = context.WithValue(ctx, tokenKey{}, t)
-	s, ok := req.(streamed)
-	if !ok || method == "/cairn.v1.JournalService/ListStreams" {
+	var stream string
+	switch r := req.(type) {
+	case subjected:
+		stream = streamOfSubject(r.GetSubject())
+	case streamed:
+		stream = r.GetStream()
+	}
+	if stream == "" || method == "/cairn.v1.JournalService/ListStreams" {
+		// No stream in the request: the service filters what it returns.
 		return ctx, nil
 	}
-	if have := a.roleOn(t, s.GetStream()); have < need {
+	if have := a.roleOn(t, stream); have < need {
 		return nil, errorf(CodePermissionDenied, "token %q has role %s on stream %q (tenant %s); %s needs %s: add a grant to the tokens file",
-			t.Name, have, s.GetStream(), a.TenantOf(s.GetStream()), method[strings.LastIndex(method, "/")+1:], need)
+			t.Name, have, stream, a.TenantOf(stream), method[strings.LastIndex(method, "/")+1:], need)
 	}
 	return ctx, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/cairnlog/cairn/journal"
 	"github.com/cairnlog/cairn/replay"
 	"github.com/cairnlog/cairn/replay/queue"
+	"github.com/cairnlog/cairn/schema"
 )
 
 // Code names one kind of API failure. It travels as the reason of a
@@ -31,6 +32,8 @@ const (
 	CodeUnknownGroup       Code = "UNKNOWN_GROUP"
 	CodeLeaseInactive      Code = "LEASE_INACTIVE"
 	CodeNoCheckpoint       Code = "NO_CHECKPOINT"
+	CodeUnknownSchema      Code = "UNKNOWN_SCHEMA"
+	CodeInvalidSchema      Code = "INVALID_SCHEMA"
 	CodeVerifyFailed       Code = "VERIFY_FAILED"
 	CodeUnauthenticated    Code = "UNAUTHENTICATED"
 	CodePermissionDenied   Code = "PERMISSION_DENIED"
@@ -58,6 +61,8 @@ var catalog = map[Code]catalogEntry{
 	CodeUnknownGroup:       {codes.NotFound, http.StatusNotFound},
 	CodeLeaseInactive:      {codes.FailedPrecondition, http.StatusPreconditionFailed},
 	CodeNoCheckpoint:       {codes.NotFound, http.StatusNotFound},
+	CodeUnknownSchema:      {codes.NotFound, http.StatusNotFound},
+	CodeInvalidSchema:      {codes.InvalidArgument, http.StatusUnprocessableEntity},
 	CodeVerifyFailed:       {codes.DataLoss, http.StatusInternalServerError},
 	CodeUnauthenticated:    {codes.Unauthenticated, http.StatusUnauthorized},
 	CodePermissionDenied:   {codes.PermissionDenied, http.StatusForbidden},
@@ -80,6 +85,8 @@ var sentinels = []struct {
 	{queue.ErrInvalidArgument, CodeInvalidArgument},
 	{queue.ErrClosed, CodeUnavailable},
 	{queue.ErrCorruptState, CodeVerifyFailed},
+	{schema.ErrNotFound, CodeUnknownSchema},
+	{schema.ErrMode, CodeInvalidArgument},
 	{journal.ErrUnknownStream, CodeUnknownStream},
 	{journal.ErrBadStreamName, CodeInvalidArgument},
 	{journal.ErrInvalidEntry, CodeInvalidArgument},

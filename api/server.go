@@ -50,6 +50,7 @@ type Server struct {
 	checkpoints *replay.Checkpoints
 	queue       *queue.Manager
 	auth        *Auth
+	schemas     *schemaView
 	hugoOpts    hugo.Options
 	log         *slog.Logger
 
@@ -69,7 +70,7 @@ func New(store journal.Store, cps *replay.Checkpoints, q *queue.Manager, cfg Con
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{store: store, checkpoints: cps, queue: q, auth: cfg.Auth, hugoOpts: cfg.Hugo, log: log, stopping: make(chan struct{})}
+	s := &Server{store: store, checkpoints: cps, queue: q, auth: cfg.Auth, schemas: newSchemaView(store), hugoOpts: cfg.Hugo, log: log, stopping: make(chan struct{})}
 
 	var tlsCfg *tls.Config
 	if cfg.TLSCertFile != "" || cfg.TLSKeyFile != "" {
@@ -97,6 +98,7 @@ func New(store journal.Store, cps *replay.Checkpoints, q *queue.Manager, cfg Con
 	cairnv1.RegisterJournalServiceServer(s.grpc, &journalService{s: s})
 	cairnv1.RegisterReplayServiceServer(s.grpc, &replayService{s: s})
 	cairnv1.RegisterQueueServiceServer(s.grpc, &queueService{s: s})
+	cairnv1.RegisterSchemaServiceServer(s.grpc, &schemaService{s: s})
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
@@ -244,6 +246,7 @@ func (s *Server) restHandler() (http.Handler, error) {
 		cairnv1.RegisterJournalServiceHandler,
 		cairnv1.RegisterReplayServiceHandler,
 		cairnv1.RegisterQueueServiceHandler,
+		cairnv1.RegisterSchemaServiceHandler,
 	} {
 		if err := reg(ctx, mux, s.gwConn); err != nil {
 			return nil, fmt.Errorf("register REST gateway: %w", err)
@@ -254,6 +257,9 @@ func (s *Server) restHandler() (http.Handler, error) {
 		return nil, err
 	}
 	if err := mux.HandlePath(http.MethodGet, "/v1/streams/{stream}/entries", s.restEntries); err != nil {
+		return nil, err
+	}
+	if err := s.registryRoutes(mux); err != nil {
 		return nil, err
 	}
 	if err := mux.HandlePath(http.MethodGet, "/v1/openapi.json", func(w http.ResponseWriter, _ *http.Request, _ map[string]string) {

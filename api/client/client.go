@@ -43,6 +43,7 @@ type Client struct {
 	Journal cairnv1.JournalServiceClient
 	Replay  cairnv1.ReplayServiceClient
 	Queue   cairnv1.QueueServiceClient
+	Schemas cairnv1.SchemaServiceClient
 }
 
 type bearer struct {
@@ -94,6 +95,7 @@ func Dial(addr string, opt Options) (*Client, error) {
 		Journal: cairnv1.NewJournalServiceClient(conn),
 		Replay:  cairnv1.NewReplayServiceClient(conn),
 		Queue:   cairnv1.NewQueueServiceClient(conn),
+		Schemas: cairnv1.NewSchemaServiceClient(conn),
 	}, nil
 }
 
