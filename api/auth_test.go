@@ -33,6 +33,8 @@ var rbacCases = []rbacCase{
 	{"ack", "POST", "/v1/streams/orders/groups/g:ack", `{"tokens":[{"sequence_id":"1","attempt":1,"lease_id":"00000000-0000-0000-0000-000000000000"}]}`, api.RoleConsumer},
 	{"nack", "POST", "/v1/streams/orders/groups/g:nack", `{"tokens":[{"sequence_id":"1","attempt":1,"lease_id":"00000000-0000-0000-0000-000000000000"}]}`, api.RoleConsumer},
 	{"extend", "POST", "/v1/streams/orders/groups/g:extend", `{"tokens":[{"sequence_id":"1","attempt":1,"lease_id":"00000000-0000-0000-0000-000000000000"}]}`, api.RoleConsumer},
+	{"schema versions", "GET", "/v1/schemas/subjects/orders.public.t/versions", "", api.RoleReader},
+	{"confluent versions", "GET", "/registry/subjects/orders.public.t/versions", "", api.RoleReader},
 	{"append", "POST", "/v1/streams/orders/entries:append", `{"events":[{"producer_id":"p","producer_seq":"PSEQ"}]}`, api.RoleProducer},
 }
 

@@ -2,103 +2,26 @@ package api
 
 import (
 	"context"
-	"errors"
-	"io"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	cairnv1 "github.com/cairnlog/cairn/api/cairnv1"
-	"github.com/cairnlog/cairn/journal"
 	"github.com/cairnlog/cairn/replay"
 	"github.com/cairnlog/cairn/schema"
 )
 
-// schemaView is the schema registry as the journal records it: every
-// stream's `schema` entries applied in seq order. It catches up lazily
-// before each read (one Head call per stream when nothing is new), so new
-// versions appear as soon as capture appends them. The first read scans each
-// stream once for its schema entries.
-type schemaView struct {
-	store journal.Store
-	mu    sync.Mutex
-	reg   *schema.Registry
-	next  map[string]uint64 // per stream: the next seq not yet scanned
-	where map[schema.Fingerprint]recorded
-}
-
-// recorded is where a schema was first recorded in the journal.
-type recorded struct {
-	stream string
-	seq    uint64
-	at     time.Time
-}
-
-func newSchemaView(store journal.Store) *schemaView {
-	reg, _ := schema.NewRegistry(schema.DefaultConfig())
-	return &schemaView{store: store, reg: reg, next: map[string]uint64{}, where: map[schema.Fingerprint]recorded{}}
-}
-
-// refresh applies the schema entries appended since the last call.
-func (v *schemaView) refresh(ctx context.Context) (*schema.Registry, error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	heads, err := v.store.Streams(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, h := range heads {
-		from := max(v.next[h.Stream], 1)
-		if h.Seq < from {
-			continue
-		}
-		cur, err := replay.NewCursor(v.store, h.Stream, replay.CursorOptions{From: from, Filter: replay.Filter{Kinds: []journal.Kind{journal.KindSchema}}, PageSize: replay.MaxPageSize})
-		if err != nil {
-			return nil, err
-		}
-		for {
-			recs, err := cur.Next(ctx)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return nil, err
-			}
-			for i := range recs {
-				reg, err := schema.UnmarshalRegistration(recs[i].Payload)
-				if err != nil {
-					return nil, errorf(CodeVerifyFailed, "stream %s seq %d: a schema entry does not decode: %v", h.Stream, recs[i].Seq, err)
-				}
-				ver, _, err := v.reg.Apply(reg)
-				if err != nil {
-					return nil, errorf(CodeVerifyFailed, "stream %s seq %d: %v", h.Stream, recs[i].Seq, err)
-				}
-				if _, ok := v.where[ver.Fingerprint]; !ok {
-					v.where[ver.Fingerprint] = recorded{stream: h.Stream, seq: recs[i].Seq, at: recs[i].RecordedAt}
-				}
-			}
-		}
-		v.next[h.Stream] = cur.Position() + 1
-	}
-	return v.reg, nil
-}
-
-func (v *schemaView) toProto(ver schema.Version) *cairnv1.SchemaVersion {
+func toSchemaVersion(log *replay.SchemaLog, ver schema.Version) *cairnv1.SchemaVersion {
 	out := &cairnv1.SchemaVersion{
 		Subject: ver.Subject, Version: int32(ver.Version), Id: int32(ver.ID),
 		Fingerprint: ver.Fingerprint.String(), Schema: string(ver.JSON),
 		Mode: string(ver.Mode), Compatible: ver.Compatible, Reason: ver.Reason,
 	}
-	v.mu.Lock()
-	w, ok := v.where[ver.Fingerprint]
-	v.mu.Unlock()
-	if ok {
-		out.Stream, out.Seq = w.stream, w.seq
-		if !w.at.IsZero() {
-			out.RecordedAt = timestamppb.New(w.at)
+	if w, ok := log.Where(ver.Fingerprint); ok {
+		out.Stream, out.Seq = w.Stream, w.Seq
+		if !w.At.IsZero() {
+			out.RecordedAt = timestamppb.New(w.At)
 		}
 	}
 	return out
@@ -129,7 +52,7 @@ func parseVersion(v string) (int, error) {
 }
 
 func (x *schemaService) ListSubjects(ctx context.Context, _ *cairnv1.ListSubjectsRequest) (*cairnv1.ListSubjectsResponse, error) {
-	reg, err := x.s.schemas.refresh(ctx)
+	reg, err := x.s.schemas.Refresh(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +66,7 @@ func (x *schemaService) ListSubjects(ctx context.Context, _ *cairnv1.ListSubject
 }
 
 func (x *schemaService) ListVersions(ctx context.Context, req *cairnv1.ListVersionsRequest) (*cairnv1.ListVersionsResponse, error) {
-	reg, err := x.s.schemas.refresh(ctx)
+	reg, err := x.s.schemas.Refresh(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +86,7 @@ func (x *schemaService) GetVersion(ctx context.Context, req *cairnv1.GetVersionR
 	if err != nil {
 		return nil, err
 	}
-	reg, err := x.s.schemas.refresh(ctx)
+	reg, err := x.s.schemas.Refresh(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +94,7 @@ func (x *schemaService) GetVersion(ctx context.Context, req *cairnv1.GetVersionR
 	if err != nil {
 		return nil, err
 	}
-	return &cairnv1.GetVersionResponse{Version: x.s.schemas.toProto(v)}, nil
+	return &cairnv1.GetVersionResponse{Version: toSchemaVersion(x.s.schemas, v)}, nil
 }
 
 // visible refuses a version the caller may not read.
@@ -187,7 +110,7 @@ func (x *schemaService) GetSchemaByFingerprint(ctx context.Context, req *cairnv1
 	if err != nil {
 		return nil, invalid("fingerprint %q is not 64 hex digits (the schema_fingerprint of an entry): %v", req.Fingerprint, err)
 	}
-	reg, err := x.s.schemas.refresh(ctx)
+	reg, err := x.s.schemas.Refresh(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -198,11 +121,11 @@ func (x *schemaService) GetSchemaByFingerprint(ctx context.Context, req *cairnv1
 	if err := x.visible(ctx, v); err != nil {
 		return nil, err
 	}
-	return &cairnv1.GetSchemaByFingerprintResponse{Version: x.s.schemas.toProto(v)}, nil
+	return &cairnv1.GetSchemaByFingerprintResponse{Version: toSchemaVersion(x.s.schemas, v)}, nil
 }
 
 func (x *schemaService) GetSchemaByID(ctx context.Context, req *cairnv1.GetSchemaByIDRequest) (*cairnv1.GetSchemaByIDResponse, error) {
-	reg, err := x.s.schemas.refresh(ctx)
+	reg, err := x.s.schemas.Refresh(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +136,7 @@ func (x *schemaService) GetSchemaByID(ctx context.Context, req *cairnv1.GetSchem
 	if err := x.visible(ctx, v); err != nil {
 		return nil, err
 	}
-	return &cairnv1.GetSchemaByIDResponse{Version: x.s.schemas.toProto(v)}, nil
+	return &cairnv1.GetSchemaByIDResponse{Version: toSchemaVersion(x.s.schemas, v)}, nil
 }
 
 func (x *schemaService) CheckCompatibility(ctx context.Context, req *cairnv1.CheckCompatibilityRequest) (*cairnv1.CheckCompatibilityResponse, error) {
@@ -225,7 +148,7 @@ func (x *schemaService) CheckCompatibility(ctx context.Context, req *cairnv1.Che
 	if err != nil {
 		return nil, errorf(CodeInvalidSchema, "the proposed schema is not a valid Avro schema: %v", err)
 	}
-	reg, err := x.s.schemas.refresh(ctx)
+	reg, err := x.s.schemas.Refresh(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -50,7 +50,7 @@ type Server struct {
 	checkpoints *replay.Checkpoints
 	queue       *queue.Manager
 	auth        *Auth
-	schemas     *schemaView
+	schemas     *replay.SchemaLog
 	hugoOpts    hugo.Options
 	log         *slog.Logger
 
@@ -70,7 +70,7 @@ func New(store journal.Store, cps *replay.Checkpoints, q *queue.Manager, cfg Con
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{store: store, checkpoints: cps, queue: q, auth: cfg.Auth, schemas: newSchemaView(store), hugoOpts: cfg.Hugo, log: log, stopping: make(chan struct{})}
+	s := &Server{store: store, checkpoints: cps, queue: q, auth: cfg.Auth, schemas: replay.NewSchemaLog(store), hugoOpts: cfg.Hugo, log: log, stopping: make(chan struct{})}
 
 	var tlsCfg *tls.Config
 	if cfg.TLSCertFile != "" || cfg.TLSKeyFile != "" {

@@ -99,6 +99,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.proofCommand(),
 		a.keysCommand(),
 		a.tokenCommand(),
+		a.schemaCommand(),
 	)
 	return root
 }
@@ -124,8 +125,13 @@ func usageErr(format string, args ...any) error {
 // runE adapts a command body: any error it returns that is not already a
 // usage error becomes a failure (exit 1).
 func runE(fn func(cmd *cobra.Command) error) func(*cobra.Command, []string) error {
-	return func(cmd *cobra.Command, _ []string) error {
-		err := fn(cmd)
+	return runEArgs(func(cmd *cobra.Command, _ []string) error { return fn(cmd) })
+}
+
+// runEArgs is runE for commands that take positional arguments.
+func runEArgs(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		err := fn(cmd, args)
 		if err == nil {
 			return nil
 		}
