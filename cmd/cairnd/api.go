@@ -12,9 +12,17 @@ import (
 	"github.com/cairnlog/cairn/replay/state"
 )
 
-// startAPI opens the consumer state store and builds the API server when the
-// config has listen addresses. close releases what it opened.
-func startAPI(cfg fileConfig, encKey []byte, store journal.Store, log *slog.Logger) (*api.Server, func(), error) {
+// openState opens the consumer state store when the API or a sink needs it.
+func openState(cfg fileConfig, encKey []byte, log *slog.Logger) (*state.DB, error) {
+	if !cfg.serving() && len(cfg.Sinks) == 0 {
+		return nil, nil
+	}
+	return state.Open(filepath.Join(cfg.DataDir, "state"), encKey, log)
+}
+
+// startAPI builds the API server when the config has listen addresses.
+// close releases what it opened.
+func startAPI(cfg fileConfig, st *state.DB, store journal.Store, log *slog.Logger) (*api.Server, func(), error) {
 	if !cfg.serving() {
 		return nil, func() {}, nil
 	}
@@ -28,10 +36,6 @@ func startAPI(cfg fileConfig, encKey []byte, store journal.Store, log *slog.Logg
 	} else {
 		log.Warn("the API serves without authentication (auth.mode: none)")
 	}
-	st, err := state.Open(filepath.Join(cfg.DataDir, "state"), encKey, log)
-	if err != nil {
-		return nil, nil, err
-	}
 	q := queue.NewManager(store, st, queue.Options{
 		MaxAttempts:  cfg.Queue.MaxAttempts,
 		DefaultLease: time.Duration(cfg.Queue.LeaseSeconds) * time.Second,
@@ -43,12 +47,8 @@ func startAPI(cfg fileConfig, encKey []byte, store journal.Store, log *slog.Logg
 	})
 	if err != nil {
 		q.Close()
-		st.Close()
 		return nil, nil, err
 	}
 	log.Info("api listening", "grpc", srv.GRPCAddr(), "http", srv.HTTPAddr(), "auth", cfg.Auth.Mode == "" || cfg.Auth.Mode == "tokens", "tls", cfg.TLS.CertFile != "")
-	return srv, func() {
-		q.Close()
-		st.Close()
-	}, nil
+	return srv, func() { q.Close() }, nil
 }

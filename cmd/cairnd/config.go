@@ -28,6 +28,7 @@ type fileConfig struct {
 	// grants); unclaimed streams belong to tenant "default".
 	Tenants map[string][]string `yaml:"tenants"`
 	Queue   queueConfig         `yaml:"queue"`
+	Sinks   []sinkConfig        `yaml:"sinks"`
 }
 
 type listenConfig struct {
@@ -118,6 +119,9 @@ func (c fileConfig) validate() error {
 		return fmt.Errorf("config: no sources and no API: add a source under sources: (name, type: postgres, dsn), or listen: to serve app events")
 	}
 	if err := c.validateAPI(); err != nil {
+		return err
+	}
+	if err := validateSinks(c.Sinks); err != nil {
 		return err
 	}
 	seen := map[string]bool{}

@@ -24,6 +24,8 @@ func TestBadConfig(t *testing.T) {
 	cases := []struct{ name, body, want string }{
 		{"no data dir", "sources: [{name: a, type: postgres, dsn: 'postgres://x'}]", "data_dir is required"},
 		{"no sources", "data_dir: /tmp/x", "no sources"},
+		{"sink without type", "data_dir: /tmp/x\nsources: [{name: a, type: postgres, dsn: x}]\nsinks: [{name: s, stream: a}]", `type "" is not supported`},
+		{"sink without url", "data_dir: /tmp/x\nsources: [{name: a, type: postgres, dsn: x}]\nsinks: [{name: s, type: pulsar, stream: a, topic_prefix: p}]", "service_url is required"},
 		{"api without tokens file", "data_dir: /tmp/x\nlisten: {http: 127.0.0.1:0}", "auth.tokens_file is not set"},
 		{"bad auth mode", "data_dir: /tmp/x\nlisten: {http: 127.0.0.1:0}\nauth: {mode: open}", `auth.mode "open"`},
 		{"none with tokens file", "data_dir: /tmp/x\nlisten: {grpc: 127.0.0.1:0}\nauth: {mode: none, tokens_file: t.yaml}", "remove one of them"},

@@ -84,8 +84,26 @@ func run(args []string) error {
 			pgSources[sc.Name] = pg
 		}
 	}
-	apiSrv, closeAPI, err := startAPI(cfg, scfg.EncryptionKey, store, log)
+	st, err := openState(cfg, scfg.EncryptionKey, log)
 	if err != nil {
+		store.Close()
+		return err
+	}
+	closeState := func() {
+		if st != nil {
+			st.Close()
+		}
+	}
+	apiSrv, closeAPI, err := startAPI(cfg, st, store, log)
+	if err != nil {
+		closeState()
+		store.Close()
+		return err
+	}
+	sinks, err := startSinks(ctx, cfg, st, store, log, &wg)
+	if err != nil {
+		closeAPI()
+		closeState()
 		store.Close()
 		return err
 	}
@@ -132,6 +150,10 @@ func run(args []string) error {
 	cancel()
 	close(errs)
 	closeAPI()
+	for _, sk := range sinks {
+		sk.Close()
+	}
+	closeState()
 	cerr := store.Close()
 	var first error
 	for err := range errs {
