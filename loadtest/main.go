@@ -7,6 +7,7 @@
 //	go run ./loadtest pg-latency [-duration D] [-rate N] [-rows N] [-writers N]
 //	go run ./loadtest mysql-catchup [-inserts N] [-updates N] [-rounds N] [-cpuprofile FILE]
 //	go run ./loadtest subscribe [-entries N] [-rounds N] [-rest-pages N]
+//	go run ./loadtest pulsar [-entries N] [-rounds N]
 //
 // pg-catchup and pg-latency are described in pg.go, pgcatchup.go and
 // pglatency.go; mysql-catchup in mysqlcatchup.go.
@@ -24,7 +25,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: loadtest journal|pg-catchup|pg-latency|mysql-catchup|subscribe [flags]")
+		fmt.Fprintln(os.Stderr, "usage: loadtest journal|pg-catchup|pg-latency|mysql-catchup|subscribe|pulsar [flags]")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -59,8 +60,10 @@ func main() {
 		err = runMySQLCommand(ctx, log, os.Args[2:], os.Stdout)
 	case "subscribe":
 		err = runSubscribeCommand(ctx, log, os.Args[2:], os.Stdout)
+	case "pulsar":
+		err = runPulsarCommand(ctx, log, os.Args[2:], os.Stdout)
 	default:
-		err = fmt.Errorf("unknown benchmark %q (want: journal, pg-catchup, pg-latency, mysql-catchup or subscribe)", os.Args[1])
+		err = fmt.Errorf("unknown benchmark %q (want: journal, pg-catchup, pg-latency, mysql-catchup, subscribe or pulsar)", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
