@@ -29,6 +29,7 @@ type fileConfig struct {
 	Tenants map[string][]string `yaml:"tenants"`
 	Queue   queueConfig         `yaml:"queue"`
 	Sinks   []sinkConfig        `yaml:"sinks"`
+	Journal journalConfig       `yaml:"journal"`
 }
 
 type listenConfig struct {
@@ -123,6 +124,12 @@ func (c fileConfig) validate() error {
 	}
 	if err := validateSinks(c.Sinks); err != nil {
 		return err
+	}
+	if err := c.Journal.validate(); err != nil {
+		return err
+	}
+	if c.Journal.Backend == "pulsar" && c.EncryptionKeyFile != "" {
+		return fmt.Errorf("config: encryption_key_file applies to the Badger journal; with journal.backend pulsar use Pulsar's own encryption at rest (the topic holds entry bytes as they are hashed)")
 	}
 	seen := map[string]bool{}
 	for i, s := range c.Sources {

@@ -54,12 +54,11 @@ func run(args []string) error {
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
-	scfg := badgerstore.DefaultConfig(cfg.DataDir)
-	scfg.Logger = log
-	if scfg.EncryptionKey, err = encryptionKey(cfg.EncryptionKeyFile); err != nil {
+	encKey, err := encryptionKey(cfg.EncryptionKeyFile)
+	if err != nil {
 		return err
 	}
-	store, err := badgerstore.Open(scfg)
+	store, err := openBackend(cfg, encKey, log)
 	if err != nil {
 		return err
 	}
@@ -84,7 +83,7 @@ func run(args []string) error {
 			pgSources[sc.Name] = pg
 		}
 	}
-	st, err := openState(cfg, scfg.EncryptionKey, log)
+	st, err := openState(cfg, encKey, log)
 	if err != nil {
 		store.Close()
 		return err
@@ -120,6 +119,13 @@ func run(args []string) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if err := awaitLeadership(ctx, store, sc.Name, log); err != nil {
+				if ctx.Err() == nil {
+					errs <- fmt.Errorf("source %s: %w", sc.Name, err)
+					cancel()
+				}
+				return
+			}
 			if err := capture.Run(ctx, lc, store, src); err != nil {
 				errs <- fmt.Errorf("source %s: %w", sc.Name, err)
 				cancel() // one failed source stops the daemon, so a supervisor notices
