@@ -27,8 +27,8 @@ type syncBuf struct {
 }
 
 func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuf) String() string               { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-func (s *syncBuf) count(sub string) int         { return strings.Count(s.String(), sub) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuf) count(sub string) int        { return strings.Count(s.String(), sub) }
 
 type node struct {
 	cmd  *exec.Cmd
