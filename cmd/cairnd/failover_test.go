@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 
 	cairnv1 "github.com/cairnlog/cairn/api/cairnv1"
@@ -76,8 +77,10 @@ func waitUntil(t *testing.T, what string, limit time.Duration, cond func() bool,
 
 // TestFailoverDrill runs two cairnd nodes on one PostgreSQL source and one
 // Pulsar stream while rows are written, SIGKILLs the leader five times,
-// and checks that the standby takes over every time and that the stream
-// ends with every row exactly once, in a verifiable chain.
+// and checks that the standby takes over every time, that the stream
+// ends with every row exactly once, in a verifiable chain whose head hash equals a
+// single-node Badger capture of the same changes (from a copied slot), and
+// that a subscriber on each node got every change once.
 func TestFailoverDrill(t *testing.T) {
 	pg := fixtures.SharedPostgres(t)
 	pl := fixtures.SharedPulsar(t)
@@ -140,6 +143,12 @@ sources:
 	waitUntil(t, "node 0 to lead", time.Minute, func() bool { return nodes[0].logs.count("leading stream") == 1 }, nodes[0].logs)
 	nodes[1] = startNode(t, configs[1])
 	waitUntil(t, "node 1 to stand by", time.Minute, func() bool { return nodes[1].logs.count("waiting to lead") == 1 }, nodes[1].logs)
+
+	// A copy of the slot, taken before any row is written, for a single-node
+	// reference capture of the same changes at the end.
+	if _, err := conn.Exec(ctx, `SELECT pg_copy_logical_replication_slot('slot_fo', 'slot_fo_ref')`); err != nil {
+		t.Fatal(err)
+	}
 
 	// A subscriber on each node's API, riding out that node's deaths.
 	type collected struct {
@@ -267,6 +276,37 @@ sources:
 			t.Fatalf("row %s captured %d times", k, n)
 		}
 	}
+	// A single node on the Badger journal, capturing the copied slot
+	// without interruption, must end with the same head hash.
+	var walEnd string
+	if err := conn.QueryRow(ctx, `SELECT pg_current_wal_insert_lsn()::text`).Scan(&walEnd); err != nil {
+		t.Fatal(err)
+	}
+	end, err := pglogrepl.ParseLSN(walEnd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refDir := filepath.Join(dir, "ref")
+	refConfig := filepath.Join(dir, "ref.yaml")
+	if err := os.WriteFile(refConfig, []byte(fmt.Sprintf(`data_dir: %s
+log_level: warn
+sources:
+  - {name: shop, type: postgres, dsn: '%s', slot: slot_fo_ref, publication: pub_fo, tables: [public.fo], heartbeat_interval: 100ms}
+`, filepath.Join(refDir, "data"), pg.DSN())), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runToEnd(t, conn, refConfig, "slot_fo_ref", end)
+	ref := openJournal(t, refDir)
+	refHead, err := ref.Head(ctx, "shop")
+	ref.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if refHead.Seq != uint64(len(recs)) || refHead.Hash != recs[len(recs)-1].Hash {
+		t.Fatalf("after 5 failovers the Pulsar journal ends at seq %d hash %s; the single-node Badger capture of the same changes at seq %d hash %s",
+			len(recs), recs[len(recs)-1].Hash, refHead.Seq, refHead.Hash)
+	}
+
 	// Both subscribers, each through a node that was killed and restarted,
 	// got every change exactly once, in order.
 	var changes []uint64
