@@ -86,7 +86,7 @@ func (j *journalService) ReadEntries(ctx context.Context, req *cairnv1.ReadEntri
 		return nil, err
 	}
 	for i := range recs {
-		e, err := j.s.render(&recs[i], req.Profile)
+		e, err := j.s.render(ctx, &recs[i], req.Profile)
 		if err != nil {
 			return nil, err
 		}
@@ -100,7 +100,14 @@ func (j *journalService) ReadEntries(ctx context.Context, req *cairnv1.ReadEntri
 }
 
 // render converts a record for the API, with the profile's extra rendering.
-func (s *Server) render(r *journal.Record, p cairnv1.Profile) (*cairnv1.Entry, error) {
+// Avro row images are rendered as canonical row JSON through the stream's
+// schema history first.
+func (s *Server) render(ctx context.Context, stored *journal.Record, p cairnv1.Profile) (*cairnv1.Entry, error) {
+	rr, err := s.hist.Render(ctx, stored)
+	if err != nil {
+		return nil, fmt.Errorf("render seq %d: %w", stored.Seq, err)
+	}
+	r := &rr
 	e := toEntry(r)
 	switch p {
 	case cairnv1.Profile_PROFILE_UNSPECIFIED:

@@ -25,6 +25,7 @@ import (
 	"github.com/cairnlog/cairn/journal"
 	"github.com/cairnlog/cairn/replay"
 	"github.com/cairnlog/cairn/replay/queue"
+	"github.com/cairnlog/cairn/replay/history"
 )
 
 //go:embed openapi/cairn.swagger.json
@@ -51,6 +52,7 @@ type Server struct {
 	queue       *queue.Manager
 	auth        *Auth
 	hugoOpts    hugo.Options
+	hist        *history.Set
 	log         *slog.Logger
 
 	grpc     *grpc.Server
@@ -69,7 +71,7 @@ func New(store journal.Store, cps *replay.Checkpoints, q *queue.Manager, cfg Con
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{store: store, checkpoints: cps, queue: q, auth: cfg.Auth, hugoOpts: cfg.Hugo, log: log, stopping: make(chan struct{})}
+	s := &Server{store: store, checkpoints: cps, queue: q, auth: cfg.Auth, hugoOpts: cfg.Hugo, hist: history.NewSet(store), log: log, stopping: make(chan struct{})}
 
 	var tlsCfg *tls.Config
 	if cfg.TLSCertFile != "" || cfg.TLSKeyFile != "" {
