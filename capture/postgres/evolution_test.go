@@ -194,3 +194,34 @@ func boolText(b bool) string {
 func journaltestReadAll(t *testing.T, r *capturetest.Loop) []journal.Record {
 	return readAll(t, r.Store, "evo")
 }
+
+// TestNewEnumLabel adds an enum label, which changes no table and so may
+// come without a Relation message: the row with the new label still gets
+// a new schema version recorded before it, and every row decodes.
+func TestNewEnumLabel(t *testing.T) {
+	pg := fixtures.SharedPostgres(t)
+	conn := sqlConn(t, pg.DSN())
+	mustExec(t, conn, `CREATE TYPE feeling AS ENUM ('sad', 'ok'); CREATE TABLE moods (id int PRIMARY KEY, f feeling NOT NULL)`)
+	r := startCapture(t, testConfig(pg.DSN(), "enums"))
+	mustExec(t, conn, `INSERT INTO moods VALUES (1, 'ok')`)
+	r.WaitChanges(t, 1)
+	mustExec(t, conn, `ALTER TYPE feeling ADD VALUE 'happy'`)
+	mustExec(t, conn, `INSERT INTO moods VALUES (2, 'happy'); INSERT INTO moods VALUES (3, 'sad')`)
+	recs := r.WaitChanges(t, 3)
+	var schemas int
+	for _, rec := range recs {
+		if rec.Kind == journal.KindSchema {
+			schemas++
+		}
+	}
+	if schemas != 2 {
+		t.Errorf("%d schema entries, want 2 (before and after the new label)", schemas)
+	}
+	var got []string
+	for _, c := range changes(recs) {
+		got = append(got, string(c.After))
+	}
+	if want := `{"id":1,"f":"ok"} {"id":2,"f":"happy"} {"id":3,"f":"sad"}`; strings.Join(got, " ") != want {
+		t.Fatalf("rows %s, want %s", strings.Join(got, " "), want)
+	}
+}
