@@ -24,8 +24,8 @@ import (
 	"github.com/cairnlog/cairn/api/hugo"
 	"github.com/cairnlog/cairn/journal"
 	"github.com/cairnlog/cairn/replay"
-	"github.com/cairnlog/cairn/replay/queue"
 	"github.com/cairnlog/cairn/replay/history"
+	"github.com/cairnlog/cairn/replay/queue"
 )
 
 //go:embed openapi/cairn.swagger.json
