@@ -225,7 +225,8 @@ func (s *Source) schemaColumn(ctx context.Context, q querier, name string, oid u
 	return c, nil
 }
 
-// deriveTable derives the schema of a table whose columns (names and type
+// deriveTable derives the schema of a table (nil, no error, when the
+// metadata cannot be derived: its rows then stay JSON) whose columns (names and type
 // OIDs, in order) are cols and whose key columns are at key.
 func (s *Source) deriveTable(ctx context.Context, q querier, relid uint32, ns, name string, cols []Column, key []int) (*tableSchema, error) {
 	table := ns + "." + name
@@ -252,7 +253,14 @@ func (s *Source) deriveTable(ctx context.Context, q querier, relid uint32, ns, n
 	for _, i := range key {
 		t.Key = append(t.Key, cols[i].Name)
 	}
-	return s.compileSchema(t)
+	ts, err := s.compileSchema(t)
+	if err != nil {
+		// Not retryable: the same metadata derives the same way. The
+		// table's rows stay JSON, without a fingerprint.
+		s.log.Warn("cannot derive an Avro schema; rows kept as JSON", "table", table, "err", err)
+		return nil, nil
+	}
+	return ts, nil
 }
 
 // compileSchema derives t's Avro schema and its codec (cached by

@@ -246,8 +246,8 @@ func (s *Source) snapshotQuery(ctx context.Context, p *snapshotPlan, table strin
 	for _, c := range pk {
 		keyIdx = append(keyIdx, idx[c.name])
 	}
-	ts := p.schemas[table]
-	if ts == nil {
+	ts, ok := p.schemas[table] // nil: no schema could be derived, rows stay JSON
+	if !ok {
 		return res, fmt.Errorf("no schema derived for %s", table)
 	}
 	vals := make([]Value, len(cols))
@@ -279,7 +279,9 @@ func (s *Source) snapshotQuery(ctx context.Context, p *snapshotPlan, table strin
 			}
 		}
 		e := journal.Entry{Kind: journal.KindSnapshotRead, Table: table, Key: key, After: after}
-		if enc, err := ts.codec.Encode(nil, after); err == nil {
+		if ts == nil {
+			// kept as JSON (logged when deriving)
+		} else if enc, err := ts.codec.Encode(nil, after); err == nil {
 			if err := s.ensureSchema(ctx, table, ts, snapshotPosition(p.counter), "", journal.Entry{}); err != nil {
 				return res, err
 			}
