@@ -86,7 +86,7 @@ func (j *journalService) ReadEntries(ctx context.Context, req *cairnv1.ReadEntri
 		return nil, err
 	}
 	for i := range recs {
-		e, err := j.s.render(&recs[i], req.Profile)
+		e, err := j.s.renderAs(ctx, &recs[i], req.Profile, req.StoredImages)
 		if err != nil {
 			return nil, err
 		}
@@ -100,7 +100,29 @@ func (j *journalService) ReadEntries(ctx context.Context, req *cairnv1.ReadEntri
 }
 
 // render converts a record for the API, with the profile's extra rendering.
-func (s *Server) render(r *journal.Record, p cairnv1.Profile) (*cairnv1.Entry, error) {
+// Avro row images are rendered as canonical row JSON through the stream's
+// schema history first.
+func (s *Server) render(ctx context.Context, stored *journal.Record, p cairnv1.Profile) (*cairnv1.Entry, error) {
+	return s.renderAs(ctx, stored, p, false)
+}
+
+// renderAs is render; with storedImages the row images go out as stored
+// (stored_before/stored_after), for clients that re-hash entries.
+func (s *Server) renderAs(ctx context.Context, stored *journal.Record, p cairnv1.Profile, storedImages bool) (*cairnv1.Entry, error) {
+	if storedImages {
+		if p != cairnv1.Profile_PROFILE_UNSPECIFIED {
+			return nil, invalid("stored_images and a profile do not mix: the profile renders row JSON, stored images are the hashed bytes")
+		}
+		e := toEntry(stored)
+		e.Before, e.After = "", ""
+		e.StoredBefore, e.StoredAfter = stored.Before, stored.After
+		return e, nil
+	}
+	rr, err := s.hist.Render(ctx, stored)
+	if err != nil {
+		return nil, fmt.Errorf("render seq %d: %w", stored.Seq, err)
+	}
+	r := &rr
 	e := toEntry(r)
 	switch p {
 	case cairnv1.Profile_PROFILE_UNSPECIFIED:

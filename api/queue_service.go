@@ -56,7 +56,7 @@ func (q *queueService) Lease(ctx context.Context, req *cairnv1.LeaseRequest) (*c
 	}
 	out := &cairnv1.LeaseResponse{Leases: make([]*cairnv1.Lease, len(got))}
 	for i := range got {
-		e, err := q.s.render(&got[i].Record, req.Profile)
+		e, err := q.s.render(ctx, &got[i].Record, req.Profile)
 		if err != nil {
 			return nil, err
 		}
@@ -180,7 +180,7 @@ func (q *queueService) ListDeadLetters(ctx context.Context, req *cairnv1.ListDea
 	}
 	out := &cairnv1.ListDeadLettersResponse{}
 	for i := range dls {
-		e, err := q.s.render(&dls[i].Record, req.Profile)
+		e, err := q.s.render(ctx, &dls[i].Record, req.Profile)
 		if err != nil {
 			return nil, err
 		}

@@ -158,7 +158,7 @@ func (sub *subscription) prepare(ctx context.Context, out chan<- prepared) {
 		}
 		resp := &cairnv1.SubscribeResponse{Progress: p, Entries: make([]*cairnv1.Entry, 0, len(recs))}
 		for i := range recs {
-			e, rerr := sub.s.render(&recs[i], sub.req.Profile)
+			e, rerr := sub.s.renderAs(ctx, &recs[i], sub.req.Profile, sub.req.StoredImages)
 			if rerr != nil {
 				out <- prepared{err: rerr}
 				return

@@ -24,6 +24,7 @@ import (
 	"github.com/cairnlog/cairn/api/hugo"
 	"github.com/cairnlog/cairn/journal"
 	"github.com/cairnlog/cairn/replay"
+	"github.com/cairnlog/cairn/replay/history"
 	"github.com/cairnlog/cairn/replay/queue"
 )
 
@@ -52,6 +53,7 @@ type Server struct {
 	auth        *Auth
 	schemas     *replay.SchemaLog
 	hugoOpts    hugo.Options
+	hist        *history.Set
 	log         *slog.Logger
 
 	grpc     *grpc.Server
@@ -70,7 +72,7 @@ func New(store journal.Store, cps *replay.Checkpoints, q *queue.Manager, cfg Con
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{store: store, checkpoints: cps, queue: q, auth: cfg.Auth, schemas: replay.NewSchemaLog(store), hugoOpts: cfg.Hugo, log: log, stopping: make(chan struct{})}
+	s := &Server{store: store, checkpoints: cps, queue: q, auth: cfg.Auth, schemas: replay.NewSchemaLog(store), hugoOpts: cfg.Hugo, hist: history.NewSet(store), log: log, stopping: make(chan struct{})}
 
 	var tlsCfg *tls.Config
 	if cfg.TLSCertFile != "" || cfg.TLSKeyFile != "" {

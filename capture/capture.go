@@ -15,6 +15,11 @@ import (
 type Resume struct {
 	Position []byte
 	Last     *journal.Entry
+	// Schemas is the latest `schema` entry recorded for each table
+	// (keyed by Entry.Table), exact at Position. A source that records
+	// schemas decides from it, never from an earlier session's memory,
+	// whether a table's shape is new.
+	Schemas map[string]journal.Entry
 }
 
 // Source is a change stream that can resume from a journal position.
@@ -152,5 +157,17 @@ func resumePoint(ctx context.Context, store Appender, stream string) (Resume, er
 		return r, fmt.Errorf("read the last entry of %s: %v", stream, err)
 	}
 	r.Position, r.Last = hw, &recs[0].Entry
+	heads, err := journal.LatestSchemas(ctx, store, stream)
+	if err != nil {
+		return r, fmt.Errorf("read the latest schemas of %s: %w", stream, err)
+	}
+	r.Schemas = make(map[string]journal.Entry, len(heads))
+	for table, h := range heads {
+		recs, err := store.Read(ctx, stream, h.Seq, 1)
+		if err != nil || len(recs) != 1 || recs[0].Kind != journal.KindSchema || recs[0].Table != table {
+			return r, fmt.Errorf("read the schema entry %d of %s (%s): %v", h.Seq, stream, table, err)
+		}
+		r.Schemas[table] = recs[0].Entry
+	}
 	return r, nil
 }

@@ -61,6 +61,7 @@ import (
 	"github.com/cairnlog/cairn/fixtures"
 	"github.com/cairnlog/cairn/journal"
 	"github.com/cairnlog/cairn/journal/badgerstore"
+	"github.com/cairnlog/cairn/replay/history"
 )
 
 const (
@@ -406,6 +407,7 @@ func pacedWrites(ctx context.Context, cfg pgBench, pg *fixtures.Postgres, times 
 // observeDurable stamps each transaction when its tx_commit entry is durable.
 func observeDurable(ctx context.Context, store journal.Store, times *liveTimes, observed *atomic.Int64) error {
 	txOf := map[string]int64{} // xid -> tx number, for transactions still open
+	hist := history.New(store, liveStream)
 	var seen uint64
 	for {
 		head, err := store.Wait(ctx, liveStream, seen)
@@ -422,7 +424,11 @@ func observeDurable(ctx context.Context, store journal.Store, times *liveTimes, 
 				return fmt.Errorf("read at %d returned nothing below head %d", seen+1, head.Seq)
 			}
 			for i := range recs {
-				r := &recs[i]
+				rr, err := hist.Render(ctx, &recs[i])
+				if err != nil {
+					return err
+				}
+				r := &rr
 				switch r.Kind {
 				case journal.KindChange:
 					var row struct {

@@ -104,7 +104,12 @@ type Entry struct {
 	RecordedAt *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=recorded_at,json=recordedAt,proto3" json:"recorded_at,omitempty"`
 	// The entry rendered in the Hugo profile (docs/contracts/hugo.md), set only
 	// when the request asked for PROFILE_HUGO.
-	HugoJson      string `protobuf:"bytes,21,opt,name=hugo_json,json=hugoJson,proto3" json:"hugo_json,omitempty"`
+	HugoJson string `protobuf:"bytes,21,opt,name=hugo_json,json=hugoJson,proto3" json:"hugo_json,omitempty"`
+	// The row images exactly as stored and hashed (Avro binary when
+	// schema_fingerprint is set), filled instead of before/after when the
+	// request asked for stored_images: what a verifier re-hashes.
+	StoredBefore  []byte `protobuf:"bytes,22,opt,name=stored_before,json=storedBefore,proto3" json:"stored_before,omitempty"`
+	StoredAfter   []byte `protobuf:"bytes,23,opt,name=stored_after,json=storedAfter,proto3" json:"stored_after,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -286,6 +291,20 @@ func (x *Entry) GetHugoJson() string {
 	return ""
 }
 
+func (x *Entry) GetStoredBefore() []byte {
+	if x != nil {
+		return x.StoredBefore
+	}
+	return nil
+}
+
+func (x *Entry) GetStoredAfter() []byte {
+	if x != nil {
+		return x.StoredAfter
+	}
+	return nil
+}
+
 // Head is the durable end of a stream.
 type StreamHead struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -368,7 +387,7 @@ var File_cairn_v1_entry_proto protoreflect.FileDescriptor
 
 const file_cairn_v1_entry_proto_rawDesc = "" +
 	"\n" +
-	"\x14cairn/v1/entry.proto\x12\bcairn.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd3\x05\n" +
+	"\x14cairn/v1/entry.proto\x12\bcairn.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9b\x06\n" +
 	"\x05Entry\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x12\n" +
@@ -394,7 +413,9 @@ const file_cairn_v1_entry_proto_rawDesc = "" +
 	"\bmetadata\x18\x13 \x03(\v2\x1d.cairn.v1.Entry.MetadataEntryR\bmetadata\x12;\n" +
 	"\vrecorded_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"recordedAt\x12\x1b\n" +
-	"\thugo_json\x18\x15 \x01(\tR\bhugoJson\x1a;\n" +
+	"\thugo_json\x18\x15 \x01(\tR\bhugoJson\x12#\n" +
+	"\rstored_before\x18\x16 \x01(\fR\fstoredBefore\x12!\n" +
+	"\fstored_after\x18\x17 \x01(\fR\vstoredAfter\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x84\x01\n" +

@@ -113,8 +113,11 @@ type ReadEntriesRequest struct {
 	Ops    []string `protobuf:"bytes,5,rep,name=ops,proto3" json:"ops,omitempty"`
 	Kinds  []string `protobuf:"bytes,6,rep,name=kinds,proto3" json:"kinds,omitempty"`
 	// Never return entries of a transaction whose tx_commit is not yet durable.
-	TxComplete    bool    `protobuf:"varint,7,opt,name=tx_complete,json=txComplete,proto3" json:"tx_complete,omitempty"`
-	Profile       Profile `protobuf:"varint,8,opt,name=profile,proto3,enum=cairn.v1.Profile" json:"profile,omitempty"`
+	TxComplete bool    `protobuf:"varint,7,opt,name=tx_complete,json=txComplete,proto3" json:"tx_complete,omitempty"`
+	Profile    Profile `protobuf:"varint,8,opt,name=profile,proto3,enum=cairn.v1.Profile" json:"profile,omitempty"`
+	// Return row images as stored (stored_before/stored_after) instead of
+	// rendering them as row JSON.
+	StoredImages  bool `protobuf:"varint,9,opt,name=stored_images,json=storedImages,proto3" json:"stored_images,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -203,6 +206,13 @@ func (x *ReadEntriesRequest) GetProfile() Profile {
 		return x.Profile
 	}
 	return Profile_PROFILE_UNSPECIFIED
+}
+
+func (x *ReadEntriesRequest) GetStoredImages() bool {
+	if x != nil {
+		return x.StoredImages
+	}
+	return false
 }
 
 type ReadEntriesResponse struct {
@@ -898,7 +908,7 @@ const file_cairn_v1_journal_proto_rawDesc = "" +
 	"\x16cairn/v1/journal.proto\x12\bcairn.v1\x1a\x14cairn/v1/entry.proto\"\x14\n" +
 	"\x12ListStreamsRequest\"E\n" +
 	"\x13ListStreamsResponse\x12.\n" +
-	"\astreams\x18\x01 \x03(\v2\x14.cairn.v1.StreamHeadR\astreams\"\xeb\x01\n" +
+	"\astreams\x18\x01 \x03(\v2\x14.cairn.v1.StreamHeadR\astreams\"\x90\x02\n" +
 	"\x12ReadEntriesRequest\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x19\n" +
 	"\bfrom_seq\x18\x02 \x01(\x04R\afromSeq\x12\x14\n" +
@@ -908,7 +918,8 @@ const file_cairn_v1_journal_proto_rawDesc = "" +
 	"\x05kinds\x18\x06 \x03(\tR\x05kinds\x12\x1f\n" +
 	"\vtx_complete\x18\a \x01(\bR\n" +
 	"txComplete\x12+\n" +
-	"\aprofile\x18\b \x01(\x0e2\x11.cairn.v1.ProfileR\aprofile\"v\n" +
+	"\aprofile\x18\b \x01(\x0e2\x11.cairn.v1.ProfileR\aprofile\x12#\n" +
+	"\rstored_images\x18\t \x01(\bR\fstoredImages\"v\n" +
 	"\x13ReadEntriesResponse\x12)\n" +
 	"\aentries\x18\x01 \x03(\v2\x0f.cairn.v1.EntryR\aentries\x12\x19\n" +
 	"\bnext_seq\x18\x02 \x01(\x04R\anextSeq\x12\x19\n" +

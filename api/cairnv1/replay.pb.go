@@ -36,8 +36,11 @@ type SubscribeRequest struct {
 	// Re-check every entry's hash chain before delivering it.
 	Verify bool `protobuf:"varint,8,opt,name=verify,proto3" json:"verify,omitempty"`
 	// Stop at the head instead of following it.
-	NoFollow      bool    `protobuf:"varint,9,opt,name=no_follow,json=noFollow,proto3" json:"no_follow,omitempty"`
-	Profile       Profile `protobuf:"varint,10,opt,name=profile,proto3,enum=cairn.v1.Profile" json:"profile,omitempty"`
+	NoFollow bool    `protobuf:"varint,9,opt,name=no_follow,json=noFollow,proto3" json:"no_follow,omitempty"`
+	Profile  Profile `protobuf:"varint,10,opt,name=profile,proto3,enum=cairn.v1.Profile" json:"profile,omitempty"`
+	// Return row images as stored (stored_before/stored_after) instead of
+	// rendering them as row JSON; for verifiers.
+	StoredImages  bool `protobuf:"varint,11,opt,name=stored_images,json=storedImages,proto3" json:"stored_images,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -140,6 +143,13 @@ func (x *SubscribeRequest) GetProfile() Profile {
 		return x.Profile
 	}
 	return Profile_PROFILE_UNSPECIFIED
+}
+
+func (x *SubscribeRequest) GetStoredImages() bool {
+	if x != nil {
+		return x.StoredImages
+	}
+	return false
 }
 
 // SubscribeResponse carries the next entries in seq order (batched for
@@ -558,7 +568,7 @@ var File_cairn_v1_replay_proto protoreflect.FileDescriptor
 
 const file_cairn_v1_replay_proto_rawDesc = "" +
 	"\n" +
-	"\x15cairn/v1/replay.proto\x12\bcairn.v1\x1a\x14cairn/v1/entry.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xac\x02\n" +
+	"\x15cairn/v1/replay.proto\x12\bcairn.v1\x1a\x14cairn/v1/entry.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd1\x02\n" +
 	"\x10SubscribeRequest\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x19\n" +
 	"\bfrom_seq\x18\x02 \x01(\x04R\afromSeq\x12\"\n" +
@@ -571,7 +581,8 @@ const file_cairn_v1_replay_proto_rawDesc = "" +
 	"\x06verify\x18\b \x01(\bR\x06verify\x12\x1b\n" +
 	"\tno_follow\x18\t \x01(\bR\bnoFollow\x12+\n" +
 	"\aprofile\x18\n" +
-	" \x01(\x0e2\x11.cairn.v1.ProfileR\aprofile\"n\n" +
+	" \x01(\x0e2\x11.cairn.v1.ProfileR\aprofile\x12#\n" +
+	"\rstored_images\x18\v \x01(\bR\fstoredImages\"n\n" +
 	"\x11SubscribeResponse\x12)\n" +
 	"\aentries\x18\x01 \x03(\v2\x0f.cairn.v1.EntryR\aentries\x12.\n" +
 	"\bprogress\x18\x02 \x01(\v2\x12.cairn.v1.ProgressR\bprogress\"h\n" +

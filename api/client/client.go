@@ -246,10 +246,16 @@ func Record(e *cairnv1.Entry) (journal.Record, error) {
 		TxID: e.TxId, Table: e.Table, Op: op, Key: e.Key, SchemaFingerprint: e.SchemaFingerprint,
 		ProducerID: e.ProducerId, ProducerSeq: e.ProducerSeq, Payload: e.Payload, Metadata: e.Metadata,
 	}}
-	if e.Before != "" {
+	switch {
+	case len(e.StoredBefore) > 0:
+		r.Before = e.StoredBefore
+	case e.Before != "":
 		r.Before = []byte(e.Before)
 	}
-	if e.After != "" {
+	switch {
+	case len(e.StoredAfter) > 0:
+		r.After = e.StoredAfter
+	case e.After != "":
 		r.After = []byte(e.After)
 	}
 	if e.CommitTime != nil {

@@ -76,7 +76,7 @@ func signedBody(note string) string {
 func (r RawSource) ScanRaw(ctx context.Context, stream string, from uint64, fn func(journal.RawRecord) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sub, err := r.Client.Replay.Subscribe(ctx, &cairnv1.SubscribeRequest{Stream: stream, FromSeq: from, NoFollow: true})
+	sub, err := r.Client.Replay.Subscribe(ctx, &cairnv1.SubscribeRequest{Stream: stream, FromSeq: from, NoFollow: true, StoredImages: true})
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ package capturetest
 
 import (
 	"context"
+	"log/slog"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -42,6 +44,9 @@ func (l *Loop) Start(t testing.TB, src capture.Source) {
 	l.cancel, l.done = cancel, make(chan error, 1)
 	cfg := capture.DefaultConfig(l.stream)
 	cfg.MinBackoff = 50 * time.Millisecond
+	if os.Getenv("CAIRN_TEST_LOG") != "" {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
 	go func() { l.done <- capture.Run(ctx, cfg, l.Store, src) }()
 }
 

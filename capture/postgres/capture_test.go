@@ -186,7 +186,7 @@ func TestFramingAndOrder(t *testing.T) {
 		}(w)
 	}
 	wg.Wait()
-	recs := r.WaitChanges(t, workers*txs*rows)
+	recs := withoutSchemas(r.WaitChanges(t, workers*txs*rows))
 	seen := map[string]bool{}
 	var prevPos []byte
 	for i := 0; i < len(recs); {

@@ -64,9 +64,23 @@ func readAll(t *testing.T, s journal.Store, stream string) []journal.Record {
 	return journaltest.ReadAll(t, s, stream)
 }
 
+// withoutSchemas renders recs (capturetest.MustRender) and drops the
+// schema entries, for tests about framing and positions of the rest.
+func withoutSchemas(recs []journal.Record) []journal.Record {
+	var out []journal.Record
+	for _, r := range capturetest.MustRender(recs) {
+		if r.Kind != journal.KindSchema {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// changes returns the change entries of recs, their row images rendered
+// as canonical row JSON through the schema entries among recs.
 func changes(recs []journal.Record) []journal.Record {
 	var out []journal.Record
-	for _, r := range recs {
+	for _, r := range capturetest.MustRender(recs) {
 		if r.Kind == journal.KindChange {
 			out = append(out, r)
 		}

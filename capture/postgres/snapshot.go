@@ -33,6 +33,7 @@ type snapshotPlan struct {
 	counter uint64 // last durable snapshot row number
 	table   string // resume within this table ("" = from the first)
 	after   []byte // canonical key of the last durable row of table
+	schemas map[string]*tableSchema
 }
 
 func snapshotPosition(counter uint64) []byte {
@@ -41,8 +42,10 @@ func snapshotPosition(counter uint64) []byte {
 	return b
 }
 
+// isSnapshotPosition: a snapshot row's position, or the position of a
+// schema entry that follows one (schemaPosition).
 func isSnapshotPosition(p []byte) bool {
-	return len(p) == 16 && binary.BigEndian.Uint64(p) == 0
+	return (len(p) == 16 || len(p) == 17 && p[16] == schemaPositionMark) && binary.BigEndian.Uint64(p) == 0
 }
 
 // planSnapshot decides whether a snapshot (or the rest of one) is due and,
@@ -60,9 +63,14 @@ func (s *Source) planSnapshot(ctx context.Context, resume capture.Resume, export
 			s.log.Warn("the slot existed before any snapshot row was journaled; reading the snapshot from a fresh transaction")
 		}
 	case isSnapshotPosition(resume.Position):
-		p.counter = binary.BigEndian.Uint64(resume.Position[8:])
+		p.counter = binary.BigEndian.Uint64(resume.Position[8:16])
 		if resume.Last != nil && resume.Last.Kind == journal.KindSnapshotRead {
 			p.table, p.after = resume.Last.Table, resume.Last.Key
+		}
+		if resume.Last != nil && resume.Last.Kind == journal.KindSchema {
+			// A snapshot records a table's schema just before its first
+			// row: the table starts over from its beginning.
+			p.table = resume.Last.Table
 		}
 		s.log.Info("resuming the initial snapshot", "after_row", p.counter, "table", p.table)
 	default:
@@ -153,6 +161,9 @@ func (s *Source) snapshotTable(ctx context.Context, p *snapshotPlan, table strin
 	if err != nil {
 		return err
 	}
+	if err := s.snapshotSchema(ctx, p, table, pk); err != nil {
+		return err
+	}
 	schema, name, _ := splitTable(table)
 	from := " FROM " + pgx.Identifier{schema, name}.Sanitize()
 	if len(pk) == 0 {
@@ -235,6 +246,10 @@ func (s *Source) snapshotQuery(ctx context.Context, p *snapshotPlan, table strin
 	for _, c := range pk {
 		keyIdx = append(keyIdx, idx[c.name])
 	}
+	ts, ok := p.schemas[table] // nil: no schema could be derived, rows stay JSON
+	if !ok {
+		return res, fmt.Errorf("no schema derived for %s", table)
+	}
 	vals := make([]Value, len(cols))
 	for rows.Next() {
 		raw := rows.RawValues()
@@ -263,12 +278,65 @@ func (s *Source) snapshotQuery(ctx context.Context, p *snapshotPlan, table strin
 				res.lastKey[i] = string(bytes.Clone(raw[j]))
 			}
 		}
+		e := journal.Entry{Kind: journal.KindSnapshotRead, Table: table, Key: key, After: after}
+		if ts == nil {
+			// kept as JSON (logged when deriving)
+		} else if enc, err := ts.codec.Encode(nil, after); err == nil {
+			if err := s.ensureSchema(ctx, table, ts, snapshotPosition(p.counter), "", journal.Entry{}); err != nil {
+				return res, err
+			}
+			e.After, e.SchemaFingerprint = enc, ts.fp[:]
+		} else {
+			s.log.Warn("row does not fit its derived schema; kept as JSON", "table", table, "err", err)
+		}
 		p.counter++
 		res.rows++
-		e := journal.Entry{Kind: journal.KindSnapshotRead, SourcePosition: snapshotPosition(p.counter), Table: table, Key: key, After: after}
+		e.SourcePosition = snapshotPosition(p.counter)
 		if err := s.emit(ctx, e); err != nil {
 			return res, err
 		}
 	}
 	return res, rows.Err()
+}
+
+// snapshotSchema derives a table's schema as the snapshot sees it, from
+// the columns of SELECT * (what the chunk queries return) and the catalog
+// read in the snapshot's transaction.
+func (s *Source) snapshotSchema(ctx context.Context, p *snapshotPlan, table string, pk []pkColumn) error {
+	ns, name, err := splitTable(table)
+	if err != nil {
+		return err
+	}
+	rows, err := p.tx.Query(ctx, "SELECT * FROM "+pgx.Identifier{ns, name}.Sanitize()+" LIMIT 0")
+	if err != nil {
+		return err
+	}
+	fields := rows.FieldDescriptions()
+	cols := make([]Column, len(fields))
+	idx := map[string]int{}
+	for i, f := range fields {
+		cols[i] = Column{Name: f.Name, TypeOID: f.DataTypeOID}
+		idx[f.Name] = i
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var keyIdx []int
+	for _, c := range pk {
+		keyIdx = append(keyIdx, idx[c.name])
+	}
+	var relid uint32
+	if err := p.tx.QueryRow(ctx, `SELECT $1::regclass::oid`, pgx.Identifier{ns, name}.Sanitize()).Scan(&relid); err != nil {
+		return fmt.Errorf("find %s in the catalog: %w", table, err)
+	}
+	ts, err := s.deriveTable(ctx, p.tx, relid, ns, name, cols, keyIdx)
+	if err != nil {
+		return err
+	}
+	if p.schemas == nil {
+		p.schemas = map[string]*tableSchema{}
+	}
+	p.schemas[table] = ts
+	return nil
 }

@@ -85,6 +85,18 @@ func TestInitialSnapshot(t *testing.T) {
 	if countKind(recs, journal.KindSnapshotRead) < 2 {
 		t.Fatal("table other was not snapshotted")
 	}
+	// The snapshot records each table's schema before its first row; the
+	// stream derives the same schema from the Relation message and records
+	// nothing more.
+	schemas := map[string]int{}
+	for _, rec := range recs {
+		if rec.Kind == journal.KindSchema {
+			schemas[rec.Table]++
+		}
+	}
+	if schemas["public.items"] != 1 || schemas["public.other"] != 1 || len(schemas) != 2 {
+		t.Fatalf("schema entries per table %v, want one each", schemas)
+	}
 }
 
 // TestSnapshotResume interrupts the initial snapshot of a large table and
@@ -125,11 +137,13 @@ func TestSnapshotResume(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	seen := map[int]bool{}
-	for i, rec := range recs {
+	i := 0
+	for _, rec := range recs {
 		if rec.Kind != journal.KindSnapshotRead {
 			continue
 		}
-		if want := snapshotPosition(uint64(i + 1)); string(rec.SourcePosition) != string(want) {
+		i++
+		if want := snapshotPosition(uint64(i)); string(rec.SourcePosition) != string(want) {
 			t.Fatalf("seq %d: row number %x, want %x", rec.Seq, rec.SourcePosition, want)
 		}
 		id := idOf(t, rec.Key)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cairnlog/cairn/capture"
 	"github.com/cairnlog/cairn/journal"
+	"github.com/cairnlog/cairn/schema"
 )
 
 // heartbeatPrefix marks Cairn's own logical decoding messages.
@@ -58,6 +59,12 @@ type Source struct {
 	scratch     []Value
 	tx          txState
 	lastEmitted []byte
+
+	// schema state (receiver goroutine)
+	reg          *schema.Registry
+	recorded     map[string]schema.Fingerprint // table -> latest schema in the journal or emitted
+	codecs       map[schema.Fingerprint]*schema.Codec
+	incompatible atomic.Int64
 }
 
 type pendingAck struct {
@@ -94,8 +101,13 @@ func Position(lsn pglogrepl.LSN, index uint64) []byte {
 	return b
 }
 
-// ParsePosition splits a position made by Position.
+// ParsePosition splits a position made by Position. The position of a
+// schema entry (Position of the entry before it and one more byte) parses
+// as that entry's.
 func ParsePosition(p []byte) (pglogrepl.LSN, uint64, error) {
+	if len(p) == 17 && p[16] == schemaPositionMark {
+		p = p[:16]
+	}
 	if len(p) != 16 {
 		return 0, 0, fmt.Errorf("postgres position must be 16 bytes, got %d", len(p))
 	}
@@ -120,6 +132,9 @@ func (s *Source) Start(ctx context.Context, resume capture.Resume) (err error) {
 	s.durable = s.resume
 	s.stopped = make(chan struct{})
 	s.rels, s.tx, s.lastEmitted = map[uint32]*relation{}, txState{}, nil
+	if err := s.initSchemas(resume); err != nil {
+		return err
+	}
 	s.lag.Store(-1)
 	defer func() {
 		if err != nil {

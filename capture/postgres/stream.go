@@ -16,16 +16,19 @@ import (
 // relation is the current shape of a published table, from its last
 // Relation message.
 type relation struct {
-	table string // schema.table
-	cols  []Column
-	key   []int // indexes of replica identity columns
+	table    string // schema.table
+	ns, name string
+	relid    uint32
+	cols     []Column
+	key      []int        // indexes of replica identity columns
+	sch      *tableSchema // the derived schema of this shape
 }
 
 // newRelation builds a relation from its Relation message. The key is the
 // primary key when the table has one (so REPLICA IDENTITY FULL tables still
 // key by it), else the replica identity columns the message flags.
 func newRelation(m *pglogrepl.RelationMessage, pk map[string]bool) *relation {
-	r := &relation{table: m.Namespace + "." + m.RelationName}
+	r := &relation{table: m.Namespace + "." + m.RelationName, ns: m.Namespace, name: m.RelationName, relid: m.RelationID}
 	for i, c := range m.Columns {
 		r.cols = append(r.cols, Column{Name: c.Name, TypeOID: c.DataType})
 		if len(pk) > 0 && pk[c.Name] || len(pk) == 0 && c.Flags&1 == 1 {
@@ -154,6 +157,9 @@ func (s *Source) handle(ctx context.Context, data []byte) error {
 				break
 			}
 		}
+		if r.sch, err = s.deriveTable(ctx, s.meta, m.RelationID, r.ns, r.name, r.cols, r.key); err != nil {
+			return err
+		}
 		s.rels[m.RelationID] = r
 	case *pglogrepl.BeginMessage:
 		s.tx = txState{open: true, xid: m.Xid, lsn: m.FinalLSN, commitTime: m.CommitTime, txid: strconv.FormatUint(uint64(m.Xid), 10)}
@@ -171,7 +177,7 @@ func (s *Source) handle(ctx context.Context, data []byte) error {
 		if err != nil {
 			return err
 		}
-		return s.change(ctx, r, journal.OpInsert, key, nil, after)
+		return s.change(ctx, r, journal.OpInsert, key, nil, after, false)
 	case *pglogrepl.UpdateMessage:
 		r, err := s.relation(m.RelationID)
 		if err != nil {
@@ -189,7 +195,7 @@ func (s *Source) handle(ctx context.Context, data []byte) error {
 		if err != nil {
 			return err
 		}
-		return s.change(ctx, r, journal.OpUpdate, key, before, after)
+		return s.change(ctx, r, journal.OpUpdate, key, before, after, m.OldTupleType == 'K')
 	case *pglogrepl.DeleteMessage:
 		r, err := s.relation(m.RelationID)
 		if err != nil {
@@ -203,7 +209,7 @@ func (s *Source) handle(ctx context.Context, data []byte) error {
 		if err != nil {
 			return err
 		}
-		return s.change(ctx, r, journal.OpDelete, key, before, nil)
+		return s.change(ctx, r, journal.OpDelete, key, before, nil, m.OldTupleType == 'K')
 	case *pglogrepl.TruncateMessage:
 		for _, id := range m.RelationIDs {
 			r, err := s.relation(id)
@@ -287,9 +293,37 @@ func (s *Source) changeEntry(r *relation, op journal.Op) journal.Entry {
 	}
 }
 
-func (s *Source) change(ctx context.Context, r *relation, op journal.Op, key, before, after []byte) error {
+// change emits a row change, its images in Avro, preceded by a schema
+// entry when the table's schema is not the latest recorded. keyOnly: the
+// before image is a key-only old tuple, kept as canonical key JSON.
+func (s *Source) change(ctx context.Context, r *relation, op journal.Op, key, before, after []byte, keyOnly bool) error {
+	full := before
+	if keyOnly {
+		full = nil
+	}
+	encBefore, encAfter, ok, err := s.encodeRow(ctx, r, full, after)
+	if err != nil {
+		return err
+	}
+	if ok {
+		prev := Position(s.tx.lsn, s.tx.index)
+		if err := s.ensureSchema(ctx, r.table, r.sch, prev, s.tx.txid, journal.Entry{CommitTime: s.tx.commitTime}); err != nil {
+			return err
+		}
+	}
 	e := s.changeEntry(r, op)
 	e.Key, e.Before, e.After = key, before, after
+	if ok {
+		e.SchemaFingerprint = r.sch.fp[:]
+		e.After = encAfter
+		if keyOnly {
+			if before != nil {
+				e.Metadata = map[string]string{"before_image": "key"}
+			}
+		} else {
+			e.Before = encBefore
+		}
+	}
 	return s.emit(ctx, e)
 }
 

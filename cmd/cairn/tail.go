@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cairnlog/cairn/journal"
+	"github.com/cairnlog/cairn/replay/history"
 )
 
 const tailPage = 1000 // records per store.Read call
@@ -83,6 +84,7 @@ func (a *app) runTail(ctx context.Context, stream string, from, limit uint64, fo
 	if err := p.header(); err != nil {
 		return err
 	}
+	hist := history.New(s, stream) // Avro row images print as their canonical row JSON
 	printed := uint64(0)
 	next := from
 	for limit == 0 || printed < limit {
@@ -110,7 +112,11 @@ func (a *app) runTail(ctx context.Context, stream string, from, limit uint64, fo
 			continue
 		}
 		for i := range recs {
-			if err := p.record(&recs[i]); err != nil {
+			r, err := hist.Render(ctx, &recs[i])
+			if err != nil {
+				return err
+			}
+			if err := p.record(&r); err != nil {
 				return err
 			}
 		}

@@ -105,7 +105,7 @@ func TestMetrics(t *testing.T) {
 			inserted = true
 		}
 		if inserted {
-			if body := scrape(addr); strings.Contains(body, `cairn_journal_head_seq{stream="shop"} 3`) && strings.Contains(body, `cairn_postgres_slot_lag_bytes{slot="slot_m",source="shop"}`) {
+			if body := scrape(addr); strings.Contains(body, `cairn_journal_head_seq{stream="shop"} 4`) && strings.Contains(body, `cairn_postgres_slot_lag_bytes{slot="slot_m",source="shop"}`) {
 				break
 			}
 		}

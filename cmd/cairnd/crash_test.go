@@ -166,6 +166,14 @@ func TestCrashDeterminism(t *testing.T) {
 	// 180 transactions of 1000 inserts, 2000 one-row transactions, one
 	// 18000-row update and one 1000-row delete: 201,000 changes.
 	for i := 0; i < 180; i++ {
+		// Two shape changes early on (where the kills fall) make three
+		// schema versions, which the kills must not duplicate or shift.
+		switch i {
+		case 10:
+			exec(`ALTER TABLE orders ADD COLUMN priority int`)
+		case 30:
+			exec(`ALTER TABLE orders ADD COLUMN region text NOT NULL DEFAULT 'eu'`)
+		}
 		exec(`INSERT INTO orders SELECT g, g % 977, (g % 10000) / 100.0, 'note ' || g, 'new', '2026-11-26T00:00:00Z'::timestamptz + g * interval '1 second'
 			FROM generate_series($1::bigint, $2::bigint) g`, i*1000+1, (i+1)*1000)
 	}
@@ -192,11 +200,17 @@ func TestCrashDeterminism(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
+	n, schemas := 0, 0
 	for _, r := range recsA {
-		if r.Kind == journal.KindChange {
+		switch r.Kind {
+		case journal.KindChange:
 			n++
+		case journal.KindSchema:
+			schemas++
 		}
+	}
+	if schemas != 3 {
+		t.Fatalf("the clean run recorded %d schema versions, want 3", schemas)
 	}
 	if n != wantChanges {
 		t.Fatalf("clean run captured %d changes, want %d", n, wantChanges)

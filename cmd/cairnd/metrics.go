@@ -25,6 +25,7 @@ type collector struct {
 	headSeq   *prometheus.Desc
 	lagBytes  *prometheus.Desc
 	confirmed *prometheus.Desc
+	incompat  *prometheus.Desc
 }
 
 func newCollector(store journal.Store, sources map[string]*postgres.Source) *collector {
@@ -33,6 +34,7 @@ func newCollector(store journal.Store, sources map[string]*postgres.Source) *col
 		headSeq:   prometheus.NewDesc("cairn_journal_head_seq", "Last durable seq of a journal stream.", []string{"stream"}, nil),
 		lagBytes:  prometheus.NewDesc("cairn_postgres_slot_lag_bytes", "Bytes of WAL between the server's current position and the slot's confirmed position (from the last heartbeat).", []string{"source", "slot"}, nil),
 		confirmed: prometheus.NewDesc("cairn_postgres_confirmed_lsn", "LSN this source last confirmed to its slot, as a number.", []string{"source", "slot"}, nil),
+		incompat:  prometheus.NewDesc("cairn_schema_incompatible_versions_total", "Schema versions this source recorded since cairnd started that failed their subject's compatibility check.", []string{"source"}, nil),
 	}
 }
 
@@ -40,6 +42,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.headSeq
 	ch <- c.lagBytes
 	ch <- c.confirmed
+	ch <- c.incompat
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
@@ -55,6 +58,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.lagBytes, prometheus.GaugeValue, float64(lag), name, src.SlotName())
 		}
 		ch <- prometheus.MustNewConstMetric(c.confirmed, prometheus.GaugeValue, float64(src.ConfirmedLSN()), name, src.SlotName())
+		ch <- prometheus.MustNewConstMetric(c.incompat, prometheus.CounterValue, float64(src.IncompatibleSchemas()), name)
 	}
 }
 

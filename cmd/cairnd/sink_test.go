@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,8 +77,12 @@ sinks:
 		if err != nil {
 			t.Fatalf("message %d never arrived: %v\n%s", i, err, d.logs.String())
 		}
-		if want := fmt.Sprintf(`{"id":%d}`, i); m.Key() != want || m.Properties()["cairn.op"] != "insert" {
+		if want := fmt.Sprintf(`{"id":%d}`, i); m.Key() != want || m.Properties()["cairn.op"] != "insert" || len(m.Properties()["cairn.schema"]) != 64 {
 			t.Fatalf("message %d: key %q props %v", i, m.Key(), m.Properties())
+		}
+		// The row is rendered from the stored Avro back to row JSON.
+		if want := fmt.Sprintf(`"after":{"id":%d,"v":"%c"}`, i, 'a'+i-1); !strings.Contains(string(m.Payload()), want) {
+			t.Fatalf("message %d payload %s, want it to contain %s", i, m.Payload(), want)
 		}
 	}
 	d.term(t)

@@ -609,7 +609,10 @@ func (g *group) apply(r *request) error {
 		}
 		need, keys := journal.EncodedSize(e)+recordHeader+8+32*bits.TrailingZeros64(^w.cr.Size())+13, 1
 		if e.ProducerID != "" {
-			need, keys = need+len(e.ProducerID)+23, 2
+			need, keys = need+len(e.ProducerID)+23, keys+1
+		}
+		if e.Kind == journal.KindSchema {
+			need, keys = need+len(e.Table)+15+len(e.SchemaFingerprint), keys+1
 		}
 		if err := g.room(need, keys); err != nil {
 			return err
@@ -629,6 +632,11 @@ func (g *group) apply(r *request) error {
 		}
 		w.hash = h
 		g.dirty[w] = true
+		if e.Kind == journal.KindSchema {
+			if err := g.set(schemaKey(w.st.id, e.Table, w.seq), append([]byte(nil), e.SchemaFingerprint...)); err != nil {
+				return err
+			}
+		}
 		if len(e.SourcePosition) > 0 {
 			w.highWater = append([]byte(nil), e.SourcePosition...)
 			g.positions[w] = append(g.positions[w], posSeq{pos: w.highWater, seq: w.seq})

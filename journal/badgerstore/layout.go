@@ -15,12 +15,14 @@ import (
 //	'E' id u64 seq                -> record (see encodeRecord)
 //	'P' id u16 len producer u64 n -> u64 seq of (producer, n)
 //	'C' id                        -> latest signed checkpoint note
+//	'R' id u16 len table u64 seq  -> schema fingerprint of the schema entry at seq
 const (
 	prefixStream     = 'S'
 	prefixHead       = 'H'
 	prefixEntry      = 'E'
 	prefixProducer   = 'P'
 	prefixCheckpoint = 'C'
+	prefixSchema     = 'R'
 )
 
 const recordFormat = 1
@@ -52,6 +54,19 @@ func producerPrefix(id uint32, producer string) []byte {
 
 func producerKey(id uint32, producer string, n uint64) []byte {
 	return binary.BigEndian.AppendUint64(producerPrefix(id, producer), n)
+}
+
+// schemaPrefix is the index prefix of one stream's schema entries.
+func schemaPrefix(id uint32) []byte { return idKey(prefixSchema, id) }
+
+// schemaKey indexes the schema entry at seq for table, written in the same
+// Badger transaction as the entry, so the index is exactly as durable.
+func schemaKey(id uint32, table string, seq uint64) []byte {
+	k := make([]byte, 0, 7+len(table)+8)
+	k = append(k, schemaPrefix(id)...)
+	k = binary.BigEndian.AppendUint16(k, uint16(len(table)))
+	k = append(k, table...)
+	return binary.BigEndian.AppendUint64(k, seq)
 }
 
 type headValue struct {

@@ -373,3 +373,56 @@ func (s *Store) ConsistencyProof(ctx context.Context, stream string, from, to ui
 	})
 	return p, err
 }
+
+// SchemaHeads returns the latest schema entry of every table of stream
+// (journal.SchemaHeads), from the index written with the schema entries.
+// Index keys of entries past the durable head (applied by Badger, not
+// yet published) are ignored, so the answer is exact at the head.
+func (s *Store) SchemaHeads(ctx context.Context, stream string) (map[string]journal.SchemaHead, error) {
+	out := map[string]journal.SchemaHead{}
+	st, h, err := s.stream(stream)
+	if errors.Is(err, journal.ErrUnknownStream) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	prefix := schemaPrefix(st.id)
+	err = s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
+		defer it.Close()
+		for it.Seek(prefix); it.Valid(); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			k := it.Item().Key()
+			if len(k) < len(prefix)+2+8 {
+				return fmt.Errorf("%w: schema index key of %d bytes", journal.ErrCorrupt, len(k))
+			}
+			n := int(binary.BigEndian.Uint16(k[len(prefix):]))
+			if len(k) != len(prefix)+2+n+8 {
+				return fmt.Errorf("%w: schema index key length", journal.ErrCorrupt)
+			}
+			table := string(k[len(prefix)+2 : len(prefix)+2+n])
+			seq := binary.BigEndian.Uint64(k[len(k)-8:])
+			if seq > h.Seq {
+				continue
+			}
+			if cur, ok := out[table]; ok && cur.Seq > seq {
+				continue
+			}
+			fp, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			out[table] = journal.SchemaHead{Seq: seq, Fingerprint: fp}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the schema index of %s: %w", stream, err)
+	}
+	return out, nil
+}
+
+var _ journal.SchemaHeads = (*Store)(nil)

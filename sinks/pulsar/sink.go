@@ -26,6 +26,7 @@ import (
 
 	"github.com/cairnlog/cairn/journal"
 	"github.com/cairnlog/cairn/replay"
+	"github.com/cairnlog/cairn/replay/history"
 	"github.com/cairnlog/cairn/replay/state"
 )
 
@@ -72,6 +73,7 @@ type Sink struct {
 	st        *state.DB
 	client    pulsar.Client
 	producers map[string]pulsar.Producer
+	hist      *history.History // renders Avro row images as row JSON
 	log       *slog.Logger
 }
 
@@ -91,7 +93,7 @@ func New(store journal.Store, st *state.DB, cfg Config) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pulsar sink %s: connect to %s: %w", cfg.Name, cfg.ServiceURL, err)
 	}
-	return &Sink{cfg: cfg, store: store, st: st, client: client, producers: map[string]pulsar.Producer{}, log: log.With("sink", cfg.Name)}, nil
+	return &Sink{cfg: cfg, store: store, st: st, client: client, producers: map[string]pulsar.Producer{}, hist: history.New(store, cfg.Stream), log: log.With("sink", cfg.Name)}, nil
 }
 
 func (s *Sink) stateKey() []byte { return []byte("sink/" + s.cfg.Name) }
@@ -180,7 +182,11 @@ func (s *Sink) send(ctx context.Context, recs []journal.Record) error {
 	var mu sync.Mutex
 	var first error
 	for i := range recs {
-		r := &recs[i]
+		rendered, err := s.hist.Render(ctx, &recs[i])
+		if err != nil {
+			return fmt.Errorf("pulsar sink %s: render seq %d: %w", s.cfg.Name, recs[i].Seq, err)
+		}
+		r := &rendered
 		p, err := s.producer(ctx, r.Table)
 		if err != nil {
 			return err
