@@ -166,3 +166,44 @@ func TestConfluentSubset(t *testing.T) {
 	ob, _ := json.Marshal(map[string]string{"schema": string(other)})
 	confluentErr("schema not registered", do(t, "POST", u+"/subjects/src.public.items", "", string(ob)), 404, 40403)
 }
+
+// TestHugoSchemaVersion: the Hugo profile's schemaVersion (and so effectId)
+// is the registry version of the row's schema.
+func TestHugoSchemaVersion(t *testing.T) {
+	ts := startServer(t, t.TempDir(), nil, "", "")
+	name := schema.Column{Name: "name", Type: "text", Nullable: true}
+	v2 := items(name)
+	fps := recordSchemas(t, ts.store, "src", items(), v2)
+	sc, err := schema.Derive(v2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec, err := schema.NewCodec(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := []byte(`{"id":7,"name":"seven"}`)
+	avroRow, err := codec.Encode(nil, row)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.store.Append(context.Background(), "src", []journal.Entry{
+		{Kind: journal.KindChange, Table: "public.items", Op: journal.OpInsert, Key: []byte(`{"id":7}`), After: avroRow, SchemaFingerprint: fps[1][:], SourcePosition: []byte("00000009")},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r := do(t, "GET", ts.base+"/v1/streams/src/entries?from_seq=3&profile=hugo", "", "")
+	var page struct{ Entries []map[string]any }
+	if err := json.Unmarshal(r.body, &page); err != nil || len(page.Entries) != 1 {
+		t.Fatalf("hugo page: %v %s", err, r.body)
+	}
+	e := page.Entries[0]
+	if e["schemaVersion"] != float64(2) || !strings.Contains(e["effectId"].(string), "::v2::src/3") {
+		t.Fatalf("schemaVersion %v effectId %v, want version 2", e["schemaVersion"], e["effectId"])
+	}
+	// The Avro row is rendered back to the captured row JSON.
+	after, _ := json.Marshal(e["after"])
+	if string(after) != string(row) {
+		t.Fatalf("after = %s, want %s", after, row)
+	}
+}

@@ -26,6 +26,7 @@ import (
 	"github.com/cairnlog/cairn/replay"
 	"github.com/cairnlog/cairn/replay/history"
 	"github.com/cairnlog/cairn/replay/queue"
+	"github.com/cairnlog/cairn/schema"
 )
 
 //go:embed openapi/cairn.swagger.json
@@ -73,6 +74,10 @@ func New(store journal.Store, cps *replay.Checkpoints, q *queue.Manager, cfg Con
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{store: store, checkpoints: cps, queue: q, auth: cfg.Auth, schemas: replay.NewSchemaLog(store), hugoOpts: cfg.Hugo, hist: history.NewSet(store), log: log, stopping: make(chan struct{})}
+
+	if s.hugoOpts.SchemaVersion == nil {
+		s.hugoOpts.SchemaVersion = s.schemaVersion
+	}
 
 	var tlsCfg *tls.Config
 	if cfg.TLSCertFile != "" || cfg.TLSKeyFile != "" {
@@ -271,4 +276,21 @@ func (s *Server) restHandler() (http.Handler, error) {
 		return nil, err
 	}
 	return mux, nil
+}
+
+// schemaVersion is the Hugo profile's schemaVersion of a record: the
+// registry version first recorded with the row's schema fingerprint, or 1.
+// It depends only on the stream's schema entries before the record, so it
+// is stable for every delivered entry.
+func (s *Server) schemaVersion(rec *journal.Record) int32 {
+	if len(rec.SchemaFingerprint) != len(schema.Fingerprint{}) {
+		return hugo.DefaultSchemaVersion
+	}
+	var fp schema.Fingerprint
+	copy(fp[:], rec.SchemaFingerprint)
+	v, err := s.hist.Stream(rec.Stream).Registry().ByFingerprint(fp)
+	if err != nil || v.Version < 1 {
+		return hugo.DefaultSchemaVersion
+	}
+	return int32(v.Version)
 }
