@@ -166,6 +166,27 @@ func (a *admin) prepareNamespace(ctx context.Context, manage bool) error {
 	return nil
 }
 
+// callRetrying is call, retried while the broker answers 500 or 503 (for
+// instance "Not enough non-faulty bookies" while its bookie restarts), with
+// backoff from 250 ms to 2 s, for up to 30 s or until ctx ends.
+func (a *admin) callRetrying(ctx context.Context, method, path string, body, out any) error {
+	deadline := time.Now().Add(30 * time.Second)
+	wait := 250 * time.Millisecond
+	for {
+		err := a.call(ctx, method, path, body, out)
+		s := statusOf(err)
+		if err == nil || (s != http.StatusInternalServerError && s != http.StatusServiceUnavailable) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
 // ensureTopic creates topic as a non-partitioned persistent topic if
 // missing, and checks that it is not partitioned and has deduplication on.
 func (a *admin) ensureTopic(ctx context.Context, topic string) error {
@@ -178,7 +199,7 @@ func (a *admin) ensureTopic(ctx context.Context, topic string) error {
 	if meta.Partitions > 0 {
 		return fmt.Errorf("%w: %s has %d partitions; a journal needs one totally ordered non-partitioned topic (delete it or choose another topic_prefix)", ErrTopicPartitioned, topic, meta.Partitions)
 	}
-	if err := a.call(ctx, http.MethodPut, a.topicPath(topic, ""), nil, nil); err != nil && statusOf(err) != http.StatusConflict {
+	if err := a.callRetrying(ctx, http.MethodPut, a.topicPath(topic, ""), nil, nil); err != nil && statusOf(err) != http.StatusConflict {
 		return fmt.Errorf("create topic %s: %w", topic, err)
 	}
 	var on *bool
