@@ -46,6 +46,16 @@ func (s *Store) loadCheckpoint(ctx context.Context, st *stream) error {
 	}
 	head := s.headOf(st)
 	if sc.Size > head.Seq {
+		// A writer on another node may have appended and checkpointed after
+		// this node's scan of the topic. A checkpoint is stored only after
+		// every entry it covers was acknowledged, so reading on must reach
+		// it unless entries are really gone.
+		if err := s.catchUp(ctx, st); err != nil {
+			return err
+		}
+		head = s.headOf(st)
+	}
+	if sc.Size > head.Seq {
 		return fmt.Errorf("%w: stream %s: the latest signed checkpoint covers %d entries but topic %s ends at seq %d, so seq %d to %d were lost from Pulsar; "+
 			"refusing to write, because new appends would reuse their seqs. Restore the topic", journal.ErrCorrupt, st.name, sc.Size, st.topic, head.Seq, head.Seq+1, sc.Size)
 	}
