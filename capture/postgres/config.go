@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/cairnlog/cairn/schema"
 )
 
 // Config configures one PostgreSQL source.
@@ -25,6 +27,13 @@ type Config struct {
 	Tables []string
 	// Snapshot is "initial" (copy existing rows first) or "never".
 	Snapshot string
+	// Compatibility is the schema compatibility mode of this source's
+	// subjects (BACKWARD, FORWARD, FULL, NONE, or a *_TRANSITIVE; empty:
+	// BACKWARD); TableCompatibility overrides it per "schema.table".
+	// A version that fails its subject's check is still recorded, marked
+	// incompatible (docs/formats/avro.md).
+	Compatibility      string
+	TableCompatibility map[string]string
 	// SnapshotChunk is how many rows one snapshot chunk reads.
 	SnapshotChunk int
 	// HeartbeatInterval is how often Cairn writes a heartbeat message into
@@ -92,7 +101,36 @@ func (c Config) Validate() error {
 			return fmt.Errorf("postgres source %s: %w", c.Name, err)
 		}
 	}
+	if _, _, err := c.modes(); err != nil {
+		return err
+	}
 	return nil
+}
+
+// modes parses the compatibility settings: the default mode and the mode
+// per subject.
+func (c Config) modes() (schema.Mode, map[string]schema.Mode, error) {
+	def := schema.Backward
+	if c.Compatibility != "" {
+		m, err := schema.ParseMode(strings.ToUpper(c.Compatibility))
+		if err != nil {
+			return "", nil, fmt.Errorf("postgres source %s: compatibility: %w (use BACKWARD, FORWARD, FULL, NONE or a *_TRANSITIVE)", c.Name, err)
+		}
+		def = m
+	}
+	per := map[string]schema.Mode{}
+	for t, v := range c.TableCompatibility {
+		ns, name, err := splitTable(t)
+		if err != nil {
+			return "", nil, fmt.Errorf("postgres source %s: table_compatibility: %w", c.Name, err)
+		}
+		m, err := schema.ParseMode(strings.ToUpper(v))
+		if err != nil {
+			return "", nil, fmt.Errorf("postgres source %s: table_compatibility %s: %w", c.Name, t, err)
+		}
+		per[schema.SubjectOf(c.Name, ns, name)] = m
+	}
+	return def, per, nil
 }
 
 // splitTable splits "schema.table" (or "table", meaning public.table).

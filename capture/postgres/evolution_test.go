@@ -225,3 +225,46 @@ func TestNewEnumLabel(t *testing.T) {
 		t.Fatalf("rows %s, want %s", strings.Join(got, " "), want)
 	}
 }
+
+// TestTableCompatibility: a table's configured mode decides the verdict.
+// Widening int to bigint is BACKWARD compatible (see TestSchemaEvolution)
+// but not FORWARD: old readers cannot read a long.
+func TestTableCompatibility(t *testing.T) {
+	pg := fixtures.SharedPostgres(t)
+	conn := sqlConn(t, pg.DSN())
+	mustExec(t, conn, `CREATE TABLE fwd (id int PRIMARY KEY, n int)`)
+	cfg := testConfig(pg.DSN(), "fwdsrc")
+	cfg.TableCompatibility = map[string]string{"public.fwd": "forward"}
+	r := startCapture(t, cfg)
+	mustExec(t, conn, `INSERT INTO fwd VALUES (1, 1)`)
+	r.WaitChanges(t, 1)
+	mustExec(t, conn, `ALTER TABLE fwd ALTER COLUMN n TYPE bigint`)
+	mustExec(t, conn, `INSERT INTO fwd VALUES (2, 5000000000)`)
+	recs := r.WaitChanges(t, 2)
+	var verdicts []string
+	for _, rec := range recs {
+		if rec.Kind == journal.KindSchema {
+			verdicts = append(verdicts, rec.Metadata["mode"]+"="+rec.Metadata["compatible"])
+		}
+	}
+	if got := strings.Join(verdicts, " "); got != "FORWARD=true FORWARD=false" {
+		t.Fatalf("verdicts %s, want FORWARD=true FORWARD=false", got)
+	}
+}
+
+func TestCompatibilityConfigErrors(t *testing.T) {
+	cfg := DefaultConfig("s", "postgres://x")
+	cfg.Compatibility = "sometimes"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "compatibility") {
+		t.Fatalf("bad default mode: %v", err)
+	}
+	cfg = DefaultConfig("s", "postgres://x")
+	cfg.TableCompatibility = map[string]string{"a.b.c": "FULL"}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "table_compatibility") {
+		t.Fatalf("bad table: %v", err)
+	}
+	cfg.TableCompatibility = map[string]string{"public.t": "FULLISH"}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "public.t") {
+		t.Fatalf("bad table mode: %v", err)
+	}
+}

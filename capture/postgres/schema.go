@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -284,7 +286,11 @@ func (s *Source) compileSchema(t schema.Table) (*tableSchema, error) {
 
 // initSchemas seeds the recorded state from the journal.
 func (s *Source) initSchemas(resume capture.Resume) error {
-	reg, err := schema.NewRegistry(schema.DefaultConfig())
+	def, per, err := s.cfg.modes()
+	if err != nil {
+		return capture.Permanent(err)
+	}
+	reg, err := schema.NewRegistry(schema.Config{DefaultMode: def})
 	if err != nil {
 		return err
 	}
@@ -309,6 +315,20 @@ func (s *Source) initSchemas(resume capture.Resume) error {
 		var fp schema.Fingerprint
 		copy(fp[:], e.SchemaFingerprint)
 		s.recorded[t] = fp
+	}
+	// The configured modes apply to what is registered from now on; the
+	// recorded entries keep the modes they were checked under.
+	for _, subj := range slices.Sorted(maps.Keys(per)) {
+		if err := s.reg.SetMode(subj, per[subj]); err != nil {
+			return capture.Permanent(err)
+		}
+	}
+	for _, subj := range s.reg.Subjects() {
+		if _, ok := per[subj]; !ok {
+			if err := s.reg.SetMode(subj, def); err != nil {
+				return capture.Permanent(err)
+			}
+		}
 	}
 	return nil
 }

@@ -94,6 +94,10 @@ type sourceConfig struct {
 	HeartbeatInterval string   `yaml:"heartbeat_interval"`
 	ServerID          uint32   `yaml:"server_id"`
 	StartGTID         string   `yaml:"start_gtid"`
+	// Schema compatibility (postgres): the default mode of the source's
+	// subjects and overrides per schema.table.
+	Compatibility      string            `yaml:"compatibility"`
+	TableCompatibility map[string]string `yaml:"table_compatibility"`
 }
 
 // loadConfig reads and validates the YAML file; unknown keys are errors so a
@@ -187,6 +191,9 @@ func (s sourceConfig) mysql() (mysql.Config, error) {
 	if s.Slot != "" || s.Publication != "" {
 		return mc, fmt.Errorf("config: source %s: slot and publication are postgres settings (a mysql source takes dsn, server_id, tables, snapshot, start_gtid, heartbeat_interval)", s.Name)
 	}
+	if s.Compatibility != "" || len(s.TableCompatibility) > 0 {
+		return mc, fmt.Errorf("config: source %s: compatibility settings apply to postgres sources only for now (MariaDB rows are not Avro-encoded yet)", s.Name)
+	}
 	if s.Snapshot != "" {
 		mc.Snapshot = s.Snapshot
 	}
@@ -208,6 +215,7 @@ func (s sourceConfig) postgres() (postgres.Config, error) {
 		return postgres.Config{}, fmt.Errorf("config: source %s: server_id and start_gtid are mysql settings", s.Name)
 	}
 	pc := postgres.DefaultConfig(s.Name, s.DSN)
+	pc.Compatibility, pc.TableCompatibility = s.Compatibility, s.TableCompatibility
 	if s.Slot != "" {
 		pc.Slot = s.Slot
 	}

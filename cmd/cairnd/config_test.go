@@ -26,6 +26,8 @@ func TestBadConfig(t *testing.T) {
 		{"no sources", "data_dir: /tmp/x", "no sources"},
 		{"sink without type", "data_dir: /tmp/x\nsources: [{name: a, type: postgres, dsn: x}]\nsinks: [{name: s, stream: a}]", `type "" is not supported`},
 		{"sink without url", "data_dir: /tmp/x\nsources: [{name: a, type: postgres, dsn: x}]\nsinks: [{name: s, type: pulsar, stream: a, topic_prefix: p}]", "service_url is required"},
+		{"bad compatibility", "data_dir: /tmp/x\nsources: [{name: a, type: postgres, dsn: x, compatibility: lax}]", "compatibility"},
+		{"compatibility on mysql", "data_dir: /tmp/x\nsources: [{name: a, type: mysql, dsn: 'u@tcp(h:1)/d', compatibility: FULL}]", "postgres sources only"},
 		{"bad backend", "data_dir: /tmp/x\nsources: [{name: a, type: postgres, dsn: x}]\njournal: {backend: kafka}", `journal.backend "kafka"`},
 		{"pulsar without key", "data_dir: /tmp/x\nsources: [{name: a, type: postgres, dsn: x}]\njournal: {backend: pulsar, pulsar: {service_url: 'pulsar://x:1', admin_url: 'http://x:2'}}", "signing_key_file"},
 		{"pulsar with encryption", "data_dir: /tmp/x\nencryption_key_file: k\nsources: [{name: a, type: postgres, dsn: x}]\njournal: {backend: pulsar, pulsar: {service_url: 'pulsar://x:1', admin_url: 'http://x:2', signing_key_file: k}}", "encryption_key_file applies to the Badger journal"},
