@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hamba/avro/v2"
+	"github.com/hamba/avro/v2/registry"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cairnlog/cairn/api"
@@ -102,6 +104,42 @@ sources:
 	if len(ids) != 3 || !strings.Contains(ids[2], `"id":3`) {
 		t.Fatalf("subscribed rows = %v\n%s", ids, d.logs.String())
 	}
+	// An independent Confluent-protocol client (hamba/avro's registry)
+	// fetches the table's schema from /registry and decodes the stored Avro
+	// row image with it.
+	hc := &http.Client{Transport: bearerTransport{secret}}
+	rc, err := registry.NewClient("http://"+httpAddr+"/registry", registry.WithHTTPClient(hc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	avroSchema, err := rc.GetLatestSchema(ctx, "shop.public.api_orders")
+	if err != nil {
+		t.Fatalf("registry client: %v", err)
+	}
+	ereq, _ := http.NewRequest("GET", "http://"+httpAddr+"/v1/streams/shop/entries?kinds=change&stored_images=true&limit=1", nil)
+	ereq.Header.Set("Authorization", "Bearer "+secret)
+	eresp, err := http.DefaultClient.Do(ereq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page struct {
+		Entries []struct {
+			StoredAfter []byte `json:"stored_after"`
+		}
+	}
+	err = json.NewDecoder(eresp.Body).Decode(&page)
+	eresp.Body.Close()
+	if err != nil || len(page.Entries) != 1 || len(page.Entries[0].StoredAfter) == 0 {
+		t.Fatalf("stored images: %v %+v", err, page)
+	}
+	var row map[string]any
+	if err := avro.Unmarshal(avroSchema, page.Entries[0].StoredAfter, &row); err != nil {
+		t.Fatalf("decode the stored row with the fetched schema: %v", err)
+	}
+	if fmt.Sprint(row["id"]) != "1" {
+		t.Fatalf("decoded row %v, want id 1", row)
+	}
+
 	// Without the token the API refuses.
 	r2, err := http.Get("http://" + httpAddr + "/v1/streams")
 	if err != nil {
@@ -113,4 +151,13 @@ sources:
 	}
 	cancel()
 	d.term(t)
+}
+
+// bearerTransport adds a bearer token to every request.
+type bearerTransport struct{ token string }
+
+func (b bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return http.DefaultTransport.RoundTrip(r)
 }
