@@ -58,18 +58,7 @@ sources:
 	d := startDaemon(t, config)
 
 	// Wait until the API answers, then write rows once the slot is active.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var active bool
-		_ = conn.QueryRow(ctx, `SELECT active FROM pg_replication_slots WHERE slot_name = 'slot_api'`).Scan(&active)
-		if active {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("capture never started:\n%s", d.logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitSlotActive(t, conn, "slot_api", d)
 	for i := 1; i <= 3; i++ {
 		if _, err := conn.Exec(ctx, `INSERT INTO api_orders VALUES ($1, 'n')`, i); err != nil {
 			t.Fatal(err)

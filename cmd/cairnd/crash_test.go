@@ -280,3 +280,20 @@ func TestCrashDeterminism(t *testing.T) {
 	}
 	t.Logf("%d changes, %d entries, %d kills, head %s", wantChanges, headB.Seq, kills, headB.Hash)
 }
+
+// waitSlotActive waits until cairnd streams from slot (capture started).
+func waitSlotActive(t *testing.T, conn *pgx.Conn, slot string, d *daemon) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var active bool
+		_ = conn.QueryRow(context.Background(), `SELECT active FROM pg_replication_slots WHERE slot_name = $1`, slot).Scan(&active)
+		if active {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("capture never started on slot %s:\n%s", slot, d.logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

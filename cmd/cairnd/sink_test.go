@@ -45,18 +45,7 @@ sinks:
 		t.Fatal(err)
 	}
 	d := startDaemon(t, config)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var active bool
-		_ = conn.QueryRow(ctx, `SELECT active FROM pg_replication_slots WHERE slot_name = 'slot_sink'`).Scan(&active)
-		if active {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("capture never started:\n%s", d.logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitSlotActive(t, conn, "slot_sink", d)
 	if _, err := conn.Exec(ctx, `INSERT INTO sunk VALUES (1, 'a'), (2, 'b'), (3, 'c')`); err != nil {
 		t.Fatal(err)
 	}
