@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cairnlog/cairn/schema"
+	"github.com/cairnlog/cairn/capture"
 )
 
 // Config configures one PostgreSQL source.
@@ -101,36 +101,15 @@ func (c Config) Validate() error {
 			return fmt.Errorf("postgres source %s: %w", c.Name, err)
 		}
 	}
-	if _, _, err := c.modes(); err != nil {
+	if _, err := c.modes(); err != nil {
 		return err
 	}
 	return nil
 }
 
-// modes parses the compatibility settings: the default mode and the mode
-// per subject.
-func (c Config) modes() (schema.Mode, map[string]schema.Mode, error) {
-	def := schema.Backward
-	if c.Compatibility != "" {
-		m, err := schema.ParseMode(strings.ToUpper(c.Compatibility))
-		if err != nil {
-			return "", nil, fmt.Errorf("postgres source %s: compatibility: %w (use BACKWARD, FORWARD, FULL, NONE or a *_TRANSITIVE)", c.Name, err)
-		}
-		def = m
-	}
-	per := map[string]schema.Mode{}
-	for t, v := range c.TableCompatibility {
-		ns, name, err := splitTable(t)
-		if err != nil {
-			return "", nil, fmt.Errorf("postgres source %s: table_compatibility: %w", c.Name, err)
-		}
-		m, err := schema.ParseMode(strings.ToUpper(v))
-		if err != nil {
-			return "", nil, fmt.Errorf("postgres source %s: table_compatibility %s: %w", c.Name, t, err)
-		}
-		per[schema.SubjectOf(c.Name, ns, name)] = m
-	}
-	return def, per, nil
+// modes parses the compatibility settings.
+func (c Config) modes() (capture.SchemaModes, error) {
+	return capture.ParseSchemaModes("postgres", c.Name, c.Compatibility, c.TableCompatibility, splitTable)
 }
 
 // splitTable splits "schema.table" (or "table", meaning public.table).

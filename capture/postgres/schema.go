@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"regexp"
-	"slices"
-	"sort"
 	"strconv"
 
 	"github.com/jackc/pgx/v5"
@@ -18,21 +15,12 @@ import (
 )
 
 // Every captured table is a schema registry subject
-// "{source}.{schema}.{table}". Its Avro schema is derived (schema.Derive)
-// from the columns of the Relation message (or of the snapshot query) and
-// what pgoutput does not send, read from the catalog: NOT NULL, constant
-// defaults, numeric precision and scale, varchar/char lengths, domain base
-// types, array element types and enum labels.
-//
-// Before the first change (or snapshot_read) of a table whose derived
-// fingerprint differs from the latest schema recorded in the journal for
-// that table, a `schema` entry is emitted. The latest recorded schema
-// comes from the journal at Start (capture.Resume.Schemas) and from this
-// session's own schema entries afterwards, so a restart, which makes
-// PostgreSQL resend Relation messages, records nothing a clean run would
-// not. The schema entry takes no change index: its position is the
-// position of the entry before it with schemaPositionMark appended, which
-// sorts after that entry and before the next one (docs/formats/journal.md).
+// "{source}.{schema}.{table}" (capture.SchemaRecorder decides when a
+// schema entry is due and where it goes). Its Avro schema is derived
+// (schema.Derive) from the columns of the Relation message (or of the
+// snapshot query) and what pgoutput does not send, read from the catalog:
+// NOT NULL, constant defaults, numeric precision and scale, varchar/char
+// lengths, domain base types, array element types and enum labels.
 //
 // Row images are stored as Avro binary (schema.Codec) of the canonical row
 // JSON, and the entry carries the fingerprint. Two exceptions keep JSON
@@ -42,25 +30,11 @@ import (
 // no fingerprint and both images stay JSON).
 
 // schemaPositionMark is appended to the position of the entry before a
-// schema entry ('S').
-const schemaPositionMark = 0x53
-
-// schemaPosition is the position of a schema entry that follows the entry
-// at prev.
-func schemaPosition(prev []byte) []byte {
-	p := make([]byte, len(prev)+1)
-	copy(p, prev)
-	p[len(prev)] = schemaPositionMark
-	return p
-}
+// schema entry.
+const schemaPositionMark = capture.SchemaPositionMark
 
 // tableSchema is a table's current derived schema.
-type tableSchema struct {
-	table   schema.Table
-	subject string
-	fp      schema.Fingerprint
-	codec   *schema.Codec
-}
+type tableSchema = capture.TableSchema
 
 // querier is a *pgx.Conn or a pgx.Tx.
 type querier interface {
@@ -265,101 +239,36 @@ func (s *Source) deriveTable(ctx context.Context, q querier, relid uint32, ns, n
 	return ts, nil
 }
 
-// compileSchema derives t's Avro schema and its codec (cached by
-// fingerprint).
-func (s *Source) compileSchema(t schema.Table) (*tableSchema, error) {
-	as, err := schema.Derive(t)
-	if err != nil {
-		return nil, err
-	}
-	ts := &tableSchema{table: t, subject: t.Subject(), fp: schema.FingerprintOf(as)}
-	if c, ok := s.codecs[ts.fp]; ok {
-		ts.codec = c
-		return ts, nil
-	}
-	if ts.codec, err = schema.NewCodec(as); err != nil {
-		return nil, fmt.Errorf("schema of %s: %w", t.Subject(), err)
-	}
-	s.codecs[ts.fp] = ts.codec
-	return ts, nil
-}
+// compileSchema derives t's Avro schema and its codec.
+func (s *Source) compileSchema(t schema.Table) (*tableSchema, error) { return s.schemas.Compile(t) }
 
 // initSchemas seeds the recorded state from the journal.
 func (s *Source) initSchemas(resume capture.Resume) error {
-	def, per, err := s.cfg.modes()
+	modes, err := s.cfg.modes()
 	if err != nil {
 		return capture.Permanent(err)
 	}
-	reg, err := schema.NewRegistry(schema.Config{DefaultMode: def})
-	if err != nil {
-		return err
-	}
-	s.reg, s.recorded = reg, map[string]schema.Fingerprint{}
-	if s.codecs == nil {
-		s.codecs = map[schema.Fingerprint]*schema.Codec{}
-	}
-	tables := make([]string, 0, len(resume.Schemas))
-	for t := range resume.Schemas {
-		tables = append(tables, t)
-	}
-	sort.Strings(tables)
-	for _, t := range tables {
-		e := resume.Schemas[t]
-		reg, err := schema.UnmarshalRegistration(e.Payload)
-		if err != nil {
-			return capture.Permanent(fmt.Errorf("schema entry %d (%s): %w", e.Seq, t, err))
-		}
-		if _, _, err := s.reg.Apply(reg); err != nil {
-			return capture.Permanent(fmt.Errorf("schema entry %d (%s): %w", e.Seq, t, err))
-		}
-		var fp schema.Fingerprint
-		copy(fp[:], e.SchemaFingerprint)
-		s.recorded[t] = fp
-	}
-	// The configured modes apply to what is registered from now on; the
-	// recorded entries keep the modes they were checked under.
-	for _, subj := range slices.Sorted(maps.Keys(per)) {
-		if err := s.reg.SetMode(subj, per[subj]); err != nil {
-			return capture.Permanent(err)
-		}
-	}
-	for _, subj := range s.reg.Subjects() {
-		if _, ok := per[subj]; !ok {
-			if err := s.reg.SetMode(subj, def); err != nil {
-				return capture.Permanent(err)
-			}
-		}
-	}
-	return nil
+	s.schemas, err = capture.NewSchemaRecorder(modes, resume)
+	return err
 }
 
 // ensureSchema emits a schema entry for table when its current schema is
 // not the latest recorded one. prev is the position of the entry emitted
 // just before; txid and commit time are the transaction's.
 func (s *Source) ensureSchema(ctx context.Context, table string, ts *tableSchema, prev []byte, txid string, e journal.Entry) error {
-	if s.recorded[table] == ts.fp {
-		return nil
-	}
-	reg := s.reg.Registration(ts.subject, ts.codec.Schema())
-	payload, err := schema.MarshalRegistration(reg)
-	if err != nil {
+	e.TxID = txid
+	e, due, reason, err := s.schemas.Due(table, ts, prev, e)
+	if err != nil || !due {
 		return err
 	}
-	v, _, err := s.reg.Register(ts.subject, ts.codec.Schema())
-	if err != nil {
-		return err
-	}
-	e.Kind, e.SourcePosition, e.TxID, e.Table = journal.KindSchema, schemaPosition(prev), txid, table
-	e.Payload, e.SchemaFingerprint = payload, append([]byte(nil), ts.fp[:]...)
-	e.Metadata = map[string]string{"compatible": strconv.FormatBool(v.Compatible), "mode": string(v.Mode)}
-	if !v.Compatible && (len(s.resume) == 0 || string(e.SourcePosition) > string(s.resume)) {
+	if reason != "" {
 		s.incompatible.Add(1)
-		s.log.Warn("incompatible schema version recorded", "subject", ts.subject, "fingerprint", ts.fp.String(), "reason", v.Reason)
+		s.log.Warn("incompatible schema version recorded", "subject", ts.Subject, "fingerprint", ts.FP.String(), "reason", reason)
 	}
 	if err := s.emit(ctx, e); err != nil {
 		return err
 	}
-	s.recorded[table] = ts.fp
+	s.schemas.Recorded(table, ts.FP)
 	return nil
 }
 
@@ -370,12 +279,7 @@ func (s *Source) IncompatibleSchemas() int64 { return s.incompatible.Load() }
 // encodeImage turns a canonical row image into Avro. ErrEnumSymbol means
 // the table gained an enum label without a Relation message: the caller
 // re-derives and tries again.
-func encodeImage(ts *tableSchema, img []byte) ([]byte, error) {
-	if img == nil {
-		return nil, nil
-	}
-	return ts.codec.Encode(nil, img)
-}
+func encodeImage(ts *tableSchema, img []byte) ([]byte, error) { return ts.Encode(img) }
 
 // encodeRow encodes the images of a change of r, re-deriving once when an
 // enum value is new. ok false: the codec refused a value, the images stay

@@ -281,11 +281,11 @@ func (s *Source) snapshotQuery(ctx context.Context, p *snapshotPlan, table strin
 		e := journal.Entry{Kind: journal.KindSnapshotRead, Table: table, Key: key, After: after}
 		if ts == nil {
 			// kept as JSON (logged when deriving)
-		} else if enc, err := ts.codec.Encode(nil, after); err == nil {
+		} else if enc, err := ts.Codec.Encode(nil, after); err == nil {
 			if err := s.ensureSchema(ctx, table, ts, snapshotPosition(p.counter), "", journal.Entry{}); err != nil {
 				return res, err
 			}
-			e.After, e.SchemaFingerprint = enc, ts.fp[:]
+			e.After, e.SchemaFingerprint = enc, ts.FP[:]
 		} else {
 			s.log.Warn("row does not fit its derived schema; kept as JSON", "table", table, "err", err)
 		}

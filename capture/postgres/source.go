@@ -16,7 +16,6 @@ import (
 
 	"github.com/cairnlog/cairn/capture"
 	"github.com/cairnlog/cairn/journal"
-	"github.com/cairnlog/cairn/schema"
 )
 
 // heartbeatPrefix marks Cairn's own logical decoding messages.
@@ -61,9 +60,7 @@ type Source struct {
 	lastEmitted []byte
 
 	// schema state (receiver goroutine)
-	reg          *schema.Registry
-	recorded     map[string]schema.Fingerprint // table -> latest schema in the journal or emitted
-	codecs       map[schema.Fingerprint]*schema.Codec
+	schemas      *capture.SchemaRecorder
 	incompatible atomic.Int64
 }
 

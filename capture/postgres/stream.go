@@ -314,7 +314,7 @@ func (s *Source) change(ctx context.Context, r *relation, op journal.Op, key, be
 	e := s.changeEntry(r, op)
 	e.Key, e.Before, e.After = key, before, after
 	if ok {
-		e.SchemaFingerprint = r.sch.fp[:]
+		e.SchemaFingerprint = r.sch.FP[:]
 		e.After = encAfter
 		if keyOnly {
 			if before != nil {
