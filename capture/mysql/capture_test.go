@@ -80,10 +80,17 @@ func TestFramingAndDDL(t *testing.T) {
 	mustExec(t, db, `BEGIN; INSERT INTO a VALUES (2, 'z', 8); DELETE FROM b WHERE id = 1; COMMIT`)
 	mustExec(t, db, `ALTER TABLE a DROP COLUMN v`)
 	mustExec(t, db, `UPDATE a SET c = 9 WHERE id = 2`)
-	recs := r.WaitChanges(t, 9)
+	recs := capturetest.MustRender(r.WaitChanges(t, 9))
 	var got []string
+	versions := map[string]int{}
 	for _, rec := range recs {
 		switch rec.Kind {
+		case journal.KindSchema:
+			versions[rec.Table]++
+			if rec.Metadata["compatible"] != "true" || rec.Metadata["mode"] != "BACKWARD" {
+				t.Errorf("seq %d: schema of %s recorded with %v, want compatible under BACKWARD", rec.Seq, rec.Table, rec.Metadata)
+			}
+			got = append(got, fmt.Sprintf("schema %s v%d", rec.Table, versions[rec.Table]))
 		case journal.KindTxBegin:
 			got = append(got, "begin "+rec.TxID)
 		case journal.KindTxCommit:
@@ -98,13 +105,15 @@ func TestFramingAndDDL(t *testing.T) {
 	}
 	db0 := m.Database()
 	want := []string{
-		"begin", fmt.Sprintf(`insert %s.a {"id":1}  -> {"id":1,"v":"x"}`, db0), fmt.Sprintf(`insert %s.b {"id":1}  -> {"id":1,"n":10}`, db0),
+		"begin", fmt.Sprintf("schema %s.a v1", db0), fmt.Sprintf(`insert %s.a {"id":1}  -> {"id":1,"v":"x"}`, db0),
+		fmt.Sprintf("schema %s.b v1", db0), fmt.Sprintf(`insert %s.b {"id":1}  -> {"id":1,"n":10}`, db0),
 		fmt.Sprintf(`update %s.a {"id":1} {"id":1,"v":"x"} -> {"id":1,"v":"y"}`, db0), "commit 3",
 		"begin", fmt.Sprintf(`insert %s.b {"id":2}  -> {"id":2,"n":20}`, db0), "commit 1",
 		"begin", "ddl ADD COLUMN", "commit 1",
-		"begin", fmt.Sprintf(`insert %s.a {"id":2}  -> {"id":2,"v":"z","c":8}`, db0), fmt.Sprintf(`delete %s.b {"id":1} {"id":1,"n":10} -> `, db0), "commit 2",
+		"begin", fmt.Sprintf("schema %s.a v2", db0), fmt.Sprintf(`insert %s.a {"id":2}  -> {"id":2,"v":"z","c":8}`, db0),
+		fmt.Sprintf(`delete %s.b {"id":1} {"id":1,"n":10} -> `, db0), "commit 2",
 		"begin", "ddl DROP COLUMN", "commit 1",
-		"begin", fmt.Sprintf(`update %s.a {"id":2} {"id":2,"c":8} -> {"id":2,"c":9}`, db0), "commit 1",
+		"begin", fmt.Sprintf("schema %s.a v3", db0), fmt.Sprintf(`update %s.a {"id":2} {"id":2,"c":8} -> {"id":2,"c":9}`, db0), "commit 1",
 	}
 	if len(got) != len(want) {
 		t.Fatalf("captured:\n%s", strings.Join(got, "\n"))
@@ -116,10 +125,13 @@ func TestFramingAndDDL(t *testing.T) {
 	}
 	var prev []byte
 	for _, rec := range recs {
-		if string(rec.SourcePosition[:20]) <= string(prev) {
+		if string(rec.SourcePosition) <= string(prev) {
 			t.Fatalf("seq %d: position does not rise", rec.Seq)
 		}
-		prev = rec.SourcePosition[:20]
+		prev = rec.SourcePosition
+		if rec.Kind == journal.KindChange && rec.Op != journal.OpDDL && len(rec.SchemaFingerprint) == 0 {
+			t.Fatalf("seq %d: row change without a schema fingerprint (rows must be Avro)", rec.Seq)
+		}
 	}
 }
 
@@ -203,7 +215,7 @@ func TestMinimalRowMetadata(t *testing.T) {
 	mustExec(t, db, `ALTER TABLE t ADD COLUMN n BIGINT DEFAULT 5`)
 	mustExec(t, db, `INSERT INTO t (id, e, v) VALUES (1, 'a', 'y')`)
 	var got []string
-	for _, rec := range r.WaitChanges(t, 3) {
+	for _, rec := range capturetest.MustRender(r.WaitChanges(t, 3)) {
 		if rec.Kind == journal.KindChange && rec.Op != journal.OpDDL {
 			got = append(got, string(rec.Key)+" "+string(rec.After))
 		}

@@ -20,6 +20,7 @@ type ColumnInfo struct {
 	// the fsp of TIME2, DATETIME2 and TIMESTAMP2, precision<<8|scale of
 	// NEWDECIMAL, bytes<<8|bits of BIT, real type<<8|length of STRING, ...
 	Meta     uint16
+	Nullable bool // the column accepts NULL (the table map's null bitmap)
 	Unsigned bool // UNSIGNED numeric column
 	Binary   bool // character column with the binary character set (BINARY, VARBINARY, BLOB)
 	Enum     []string
@@ -56,6 +57,7 @@ func ColumnsFromTableMap(tm *replication.TableMapEvent) ([]ColumnInfo, error) {
 		c.Name = names[i]
 		c.Meta = tm.ColumnMeta[i]
 		c.Type = realColumnType(tm.ColumnType[i], c.Meta)
+		c.Nullable = i/8 < len(tm.NullBitmap) && tm.NullBitmap[i/8]&(1<<(i%8)) != 0
 		missing := ""
 		switch c.Type {
 		case gomysql.MYSQL_TYPE_TINY, gomysql.MYSQL_TYPE_SHORT, gomysql.MYSQL_TYPE_INT24,

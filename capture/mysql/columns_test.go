@@ -20,6 +20,7 @@ import (
 	_ "github.com/go-sql-driver/mysql"
 
 	"github.com/cairnlog/cairn/fixtures"
+	"github.com/cairnlog/cairn/schema"
 )
 
 // syntheticTableMap is the table map of
@@ -417,10 +418,27 @@ func readInsertedRows(ctx context.Context, t *testing.T, my *fixtures.MariaDB, s
 		for i, c := range re.Table.PrimaryKey {
 			pk[i] = int(c)
 		}
+		// Capture stores every row as Avro of its derived schema: each
+		// image must come back byte for byte.
+		as, err := schema.Derive((&Source{cfg: Config{Name: "types"}}).schemaTable(my.Database(), table, cols, pk))
+		if err != nil {
+			t.Fatalf("derive the Avro schema of %s: %v", table, err)
+		}
+		codec, err := schema.NewCodec(as)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, row := range re.Rows {
 			img, err := AppendRow(nil, cols, row)
 			if err != nil {
 				t.Fatalf("AppendRow: %v", err)
+			}
+			avroImg, err := codec.Encode(nil, img)
+			if err != nil {
+				t.Fatalf("Avro encode %s: %v", img, err)
+			}
+			if back, err := codec.Decode(nil, avroImg); err != nil || string(back) != string(img) {
+				t.Fatalf("Avro round trip:\n got %s (%v)\nwant %s", back, err, img)
 			}
 			key, err := AppendKey(nil, cols, row, pk)
 			if err != nil {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	gomysql "github.com/go-mysql-org/go-mysql/mysql"
+	"github.com/cairnlog/cairn/capture"
 	driver "github.com/go-sql-driver/mysql"
 )
 
@@ -26,12 +26,20 @@ type Config struct {
 	Tables []string
 	// StartGTID is where a new stream starts: "" for the server's current
 	// position (capture from now on), "beginning" for the oldest binlog the
-	// server still has, or a GTID ("0-1-42") to start after. A stream that
+	// server still has, or a GTID list ("0-1-42", or "0-1-42,1-1-7" with one
+	// GTID per replication domain, as @@gtid_binlog_pos shows) to start after. A stream that
 	// already has entries always resumes from the journal instead.
 	StartGTID string
 	// Snapshot is "initial" (copy existing rows, consistent with the binlog
 	// position the stream starts after) or "never".
 	Snapshot string
+	// Compatibility is the schema compatibility mode of this source's
+	// subjects (BACKWARD, FORWARD, FULL, NONE, or a *_TRANSITIVE; empty:
+	// BACKWARD); TableCompatibility overrides it per "database.table".
+	// A version that fails its subject's check is still recorded, marked
+	// incompatible (docs/formats/avro.md).
+	Compatibility      string
+	TableCompatibility map[string]string
 	// SnapshotChunk is how many rows one snapshot chunk reads.
 	SnapshotChunk int
 	// HeartbeatInterval asks the server for binlog heartbeats when idle.
@@ -75,9 +83,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("mysql source %s: dsn: %v (want user:password@tcp(host:3306)/database)", c.Name, err)
 	}
 	if c.StartGTID != "" && c.StartGTID != "beginning" {
-		if _, err := gomysql.ParseMariadbGTIDSet(c.StartGTID); err != nil || strings.Contains(c.StartGTID, ",") {
-			return fmt.Errorf("mysql source %s: start_gtid %q is not a single domain-server-seq GTID, \"beginning\" or empty", c.Name, c.StartGTID)
+		if _, err := parseGTIDState(c.StartGTID); err != nil {
+			return fmt.Errorf("mysql source %s: start_gtid %q: %v (want a GTID list such as 0-1-42,1-1-7 (one domain-server-seq per domain), \"beginning\" or empty)", c.Name, c.StartGTID, err)
 		}
+	}
+	if _, err := c.modes(); err != nil {
+		return err
 	}
 	for _, t := range c.Tables {
 		if db, tbl, ok := strings.Cut(t, "."); !ok || db == "" || tbl == "" {
@@ -85,4 +96,15 @@ func (c Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// modes parses the compatibility settings.
+func (c Config) modes() (capture.SchemaModes, error) {
+	return capture.ParseSchemaModes("mysql", c.Name, c.Compatibility, c.TableCompatibility, func(t string) (string, string, error) {
+		db, tbl, ok := strings.Cut(t, ".")
+		if !ok || db == "" || tbl == "" || strings.Contains(tbl, ".") {
+			return "", "", fmt.Errorf("table %q is not database.table", t)
+		}
+		return db, tbl, nil
+	})
 }

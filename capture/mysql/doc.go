@@ -2,11 +2,13 @@
 // images and row metadata, GTIDs) into the journal, with
 // github.com/go-mysql-org/go-mysql's replication package.
 //
-// Positions are 20 bytes, the GTID domain (4), the GTID sequence number (8)
-// and the entry's index in the transaction (8), big-endian, followed by the
-// text of the GTID to resume after: the transaction's own GTID on its
-// tx_commit, the previous transaction's on every other entry. Sequence
-// numbers rise within a domain, so bytewise order is binlog order; a binlog
-// with more than one GTID domain is refused until multi-domain ordering
-// exists.
+// Positions (gtid.go) are a format byte, the transaction's ordinal, the
+// entry's index in the transaction and the text of the GTID state to
+// resume after. The ordinal is the sum of the GTID state's sequence
+// numbers over all replication domains, so positions rise in binlog order
+// however many domains the binlog interleaves, and a restart resumes from
+// the whole multi-domain state.
+//
+// Rows are stored as Avro of their table's derived schema, after a schema
+// entry for each new table shape (schema.go).
 package mysql

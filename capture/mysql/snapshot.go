@@ -3,13 +3,10 @@ package mysql
 import (
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
-
-	gomysql "github.com/go-mysql-org/go-mysql/mysql"
 
 	"github.com/cairnlog/cairn/capture"
 	"github.com/cairnlog/cairn/journal"
@@ -31,8 +28,8 @@ import (
 
 type snapshotPlan struct {
 	conn    *sql.Conn
-	gtid    string // the binlog point the snapshot matches
-	point   gomysql.MariadbGTID
+	gtid    string // the binlog point the snapshot matches (canonical gtidState text)
+	ordinal uint64 // its gtidState ordinal
 	counter uint64
 	table   string // resume within this table
 	after   []byte // canonical key of the last durable row of table
@@ -54,7 +51,10 @@ func (s *Source) planSnapshot(ctx context.Context, resume capture.Resume) (*snap
 	switch {
 	case len(resume.Position) == 0:
 	case resume.Last != nil && resume.Last.Kind == journal.KindSnapshotRead:
-		p.counter = binary.BigEndian.Uint64(resume.Position[12:20])
+		var err error
+		if p.counter, err = positionIndex(resume.Position); err != nil {
+			return nil, capture.Permanent(fmt.Errorf("the journal's last position: %w", err))
+		}
 		p.table, p.after = resume.Last.Table, resume.Last.Key
 		p.gtid, _ = resumeGTID(resume.Position)
 		s.log.Info("resuming the initial snapshot", "after_row", p.counter, "table", p.table)
@@ -101,14 +101,12 @@ func (s *Source) planSnapshot(ctx context.Context, resume capture.Resume) (*snap
 		p.gtid = g.String
 		s.log.Info("initial snapshot", "binlog", file+":"+pos, "gtid", p.gtid)
 	}
-	if p.gtid != "" {
-		g, err := gomysql.ParseMariadbGTID(p.gtid)
-		if err != nil {
-			p.close()
-			return nil, capture.Permanent(fmt.Errorf("snapshot GTID %q: %w", p.gtid, err))
-		}
-		p.point = *g
+	st, err := parseGTIDState(p.gtid)
+	if err != nil {
+		p.close()
+		return nil, capture.Permanent(fmt.Errorf("snapshot GTID %q: %w", p.gtid, err))
 	}
+	p.gtid, p.ordinal = st.String(), st.ordinal
 	return p, nil
 }
 
@@ -172,10 +170,11 @@ func (s *Source) snapshotTable(ctx context.Context, p *snapshotPlan, table strin
 	if err != nil {
 		return err
 	}
+	sch := s.tableSchema(schema, name, cols, pk)
 	from := " FROM " + quoteIdent(schema) + "." + quoteIdent(name)
 	list := SelectList(cols)
 	if len(pk) == 0 {
-		_, _, err := s.snapshotQuery(ctx, p, table, cols, pk, "SELECT "+list+from)
+		_, _, err := s.snapshotQuery(ctx, p, table, sch, cols, pk, "SELECT "+list+from)
 		return err
 	}
 	var names, marks []string
@@ -196,7 +195,7 @@ func (s *Source) snapshotTable(ctx context.Context, p *snapshotPlan, table strin
 			q += " WHERE (" + order + ") > (" + strings.Join(marks, ", ") + ")"
 		}
 		q += fmt.Sprintf(" ORDER BY %s LIMIT %d", order, s.cfg.SnapshotChunk)
-		n, lastKey, err := s.snapshotQuery(ctx, p, table, cols, pk, q, last...)
+		n, lastKey, err := s.snapshotQuery(ctx, p, table, sch, cols, pk, q, last...)
 		if err != nil {
 			return err
 		}
@@ -249,7 +248,7 @@ func keyArgs(cols []ColumnInfo, pk []int, key []byte) ([]any, error) {
 
 // snapshotQuery emits one snapshot_read entry per row and returns the row
 // count and the raw key of the last row (selected after the column list).
-func (s *Source) snapshotQuery(ctx context.Context, p *snapshotPlan, table string, cols []ColumnInfo, pk []int, q string, args ...any) (int, []any, error) {
+func (s *Source) snapshotQuery(ctx context.Context, p *snapshotPlan, table string, sch *capture.TableSchema, cols []ColumnInfo, pk []int, q string, args ...any) (int, []any, error) {
 	rows, err := p.conn.QueryContext(ctx, q, args...)
 	if err != nil {
 		return 0, nil, err
@@ -284,11 +283,24 @@ func (s *Source) snapshotQuery(ctx context.Context, p *snapshotPlan, table strin
 				lastKey[i] = append([]byte(nil), raw[len(cols)+i]...)
 			}
 		}
+		var fp []byte
+		if sch != nil {
+			if s.schemas.Needs(table, sch) {
+				if err := s.ensureSchema(ctx, table, sch, Position(p.ordinal, p.counter, p.gtid), journal.Entry{}); err != nil {
+					return n, nil, err
+				}
+			}
+			var abuf []byte
+			var ok bool
+			if _, after, ok = s.encodeImages(sch, table, &abuf, nil, after); ok {
+				fp = sch.FP[:]
+			}
+		}
 		p.counter++
 		n++
 		e := journal.Entry{
-			Kind: journal.KindSnapshotRead, SourcePosition: Position(p.point, p.counter, p.gtid),
-			Table: table, Key: key, After: after,
+			Kind: journal.KindSnapshotRead, SourcePosition: Position(p.ordinal, p.counter, p.gtid),
+			Table: table, Key: key, After: after, SchemaFingerprint: fp,
 		}
 		if err := s.emit(ctx, e); err != nil {
 			return n, nil, err

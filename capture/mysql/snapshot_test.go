@@ -3,9 +3,11 @@ package mysql
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/cairnlog/cairn/capture/capturetest"
 	"github.com/cairnlog/cairn/fixtures"
 	"github.com/cairnlog/cairn/journal"
 	"github.com/cairnlog/cairn/journal/journaltest"
@@ -127,7 +129,7 @@ func TestSnapshotResume(t *testing.T) {
 	}
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		if h, err := r.Store.Head(context.Background(), "resume"); err == nil && h.Seq >= rows {
+		if h, err := r.Store.Head(context.Background(), "resume"); err == nil && h.Seq >= rows+1 { // and the schema entry
 			break
 		}
 		if time.Now().After(deadline) {
@@ -136,12 +138,19 @@ func TestSnapshotResume(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	recs := journaltest.ReadAll(t, r.Store, "resume")
+	if len(recs) == 0 || recs[0].Kind != journal.KindSchema {
+		t.Fatalf("the snapshot does not start with the table's schema entry")
+	}
+	recs = capturetest.MustRender(recs)[1:]
 	seen := map[int]bool{}
 	for i, rec := range recs {
 		if rec.Kind != journal.KindSnapshotRead {
 			t.Fatalf("seq %d: %s during the snapshot", rec.Seq, rec.Kind)
 		}
-		if got := recordCounter(rec.SourcePosition); got != uint64(i+1) {
+		if !strings.Contains(string(rec.After), `"pad":"xxx`) {
+			t.Fatalf("seq %d: row image %q", rec.Seq, rec.After)
+		}
+		if got, _ := positionIndex(rec.SourcePosition); got != uint64(i+1) {
 			t.Fatalf("seq %d: row number %d", rec.Seq, got)
 		}
 		id := keyID(t, rec.Key)
@@ -153,12 +162,4 @@ func TestSnapshotResume(t *testing.T) {
 	if len(seen) != rows {
 		t.Fatalf("copied %d rows, want %d", len(seen), rows)
 	}
-}
-
-func recordCounter(p []byte) uint64 {
-	var n uint64
-	for _, b := range p[12:20] {
-		n = n<<8 | uint64(b)
-	}
-	return n
 }

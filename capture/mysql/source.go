@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
@@ -37,16 +37,22 @@ type Source struct {
 	resume []byte
 
 	// reader state
-	tables     map[string]bool // database.table captured (nil: the DSN's database)
-	colsFor    map[*replication.TableMapEvent]tableShape
-	infoSchema map[string]tableShape // shapes read from information_schema, by database.table
-	prev       string                // GTID of the last committed transaction seen
-	tx         txState
+	tables       map[string]bool // database.table captured (nil: the DSN's database)
+	colsFor      map[*replication.TableMapEvent]tableShape
+	infoSchema   map[string]tableShape // shapes read from information_schema, by database.table
+	schemas      *capture.SchemaRecorder
+	derived      map[string]*capture.TableSchema // by shapeSignature
+	incompatible atomic.Int64
+
+	state     gtidState // the binlog's GTID state after the last transaction seen
+	stateText string    // state.String()
+	tx        txState
 }
 
 type txState struct {
 	open       bool
 	gtid       gomysql.MariadbGTID
+	ordinal    uint64 // gtidState ordinal of the state including this transaction
 	text       string
 	commitTime time.Time
 	index      uint64
@@ -67,29 +73,20 @@ func New(cfg Config) (*Source, error) {
 	return &Source{cfg: cfg, dsn: dsn, log: log.With("source", cfg.Name)}, nil
 }
 
-// Position builds a source position (see the package doc).
-func Position(gtid gomysql.MariadbGTID, index uint64, resumeAfter string) []byte {
-	b := make([]byte, 20, 20+len(resumeAfter))
-	binary.BigEndian.PutUint32(b, gtid.DomainID)
-	binary.BigEndian.PutUint64(b[4:], gtid.SequenceNumber)
-	binary.BigEndian.PutUint64(b[12:], index)
-	return append(b, resumeAfter...)
-}
-
-// resumeGTID returns the GTID text a position says to resume after.
-func resumeGTID(p []byte) (string, error) {
-	if len(p) < 20 {
-		return "", fmt.Errorf("mysql position must be at least 20 bytes, got %d", len(p))
-	}
-	return string(p[20:]), nil
-}
-
 // Start checks the server, then streams from the GTID after the journal's
 // last complete transaction (or from now, for a new stream).
 func (s *Source) Start(ctx context.Context, resume capture.Resume) (err error) {
 	s.resume = append([]byte(nil), resume.Position...)
 	s.queue = capture.NewQueue(s.cfg.MaxBatch, s.cfg.MaxBuffered)
 	s.colsFor, s.infoSchema, s.tx = map[*replication.TableMapEvent]tableShape{}, map[string]tableShape{}, txState{}
+	s.derived = map[string]*capture.TableSchema{}
+	modes, err := s.cfg.modes()
+	if err != nil {
+		return capture.Permanent(err)
+	}
+	if s.schemas, err = capture.NewSchemaRecorder(modes, resume); err != nil {
+		return err
+	}
 	db, err := sql.Open("mysql", s.cfg.DSN)
 	if err != nil {
 		return capture.Permanent(fmt.Errorf("dsn: %w", err))
@@ -119,8 +116,12 @@ func (s *Source) Start(ctx context.Context, resume capture.Resume) (err error) {
 	if snap != nil && len(s.resume) == 0 {
 		start = snap.gtid // stream exactly after the snapshot's point
 	}
-	s.prev = start
-	gset, err := gomysql.ParseMariadbGTIDSet(start)
+	if s.state, err = parseGTIDState(start); err != nil {
+		snap.close()
+		return capture.Permanent(fmt.Errorf("resume GTID %q: %w", start, err))
+	}
+	s.stateText = s.state.String()
+	gset, err := gomysql.ParseMariadbGTIDSet(s.stateText)
 	if err != nil {
 		snap.close()
 		return capture.Permanent(fmt.Errorf("resume GTID %q: %w", start, err))
@@ -163,7 +164,7 @@ func (s *Source) Start(ctx context.Context, resume capture.Resume) (err error) {
 			ev, err := streamer.GetEvent(rctx)
 			if err != nil {
 				if rctx.Err() == nil {
-					s.queue.Fail(s.classify(fmt.Errorf("binlog stream: %w", err), s.prev))
+					s.queue.Fail(s.classify(fmt.Errorf("binlog stream: %w", err), s.stateText))
 				}
 				return
 			}
@@ -217,9 +218,6 @@ func (s *Source) preflight(ctx context.Context, db *sql.DB) (string, error) {
 	if !strings.EqualFold(metadata, "FULL") {
 		s.log.Warn("binlog_row_metadata is not FULL: column names come from information_schema, read again after each DDL; "+
 			"catching up across a shape change it did not see fails with an error. Set binlog_row_metadata=FULL to avoid that", "binlog_row_metadata", metadata)
-	}
-	if strings.Contains(gtidPos, ",") {
-		return "", capture.Permanent(fmt.Errorf("%w: the binlog has several GTID domains (%s); multi-domain capture is not supported yet", ErrUnsupported, gtidPos))
 	}
 	if len(s.cfg.Tables) > 0 {
 		s.tables = map[string]bool{}

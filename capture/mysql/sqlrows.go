@@ -54,6 +54,7 @@ type schemaColumn struct {
 	fsp         int64  // DATETIME_PRECISION, -1 when NULL
 	charset     string // CHARACTER_SET_NAME, "" when NULL
 	primaryPart bool   // COLUMN_KEY = 'PRI'
+	nullable    bool   // IS_NULLABLE = 'YES'
 }
 
 // TableColumns reads the columns of schema.table from information_schema,
@@ -111,7 +112,7 @@ func TableColumns(ctx context.Context, q Querier, schema, table string) (cols []
 func readSchemaColumns(ctx context.Context, q Querier, schema, table string) ([]schemaColumn, error) {
 	rows, err := q.QueryContext(ctx, `SELECT CAST(COLUMN_NAME AS BINARY), CAST(LOWER(DATA_TYPE) AS BINARY),
 		CAST(COLUMN_TYPE AS BINARY), CHARACTER_OCTET_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE,
-		DATETIME_PRECISION, CAST(LOWER(CHARACTER_SET_NAME) AS BINARY), COLUMN_KEY = 'PRI'
+		DATETIME_PRECISION, CAST(LOWER(CHARACTER_SET_NAME) AS BINARY), COLUMN_KEY = 'PRI', IS_NULLABLE = 'YES'
 		FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?
 		ORDER BY ORDINAL_POSITION`, schema, table)
 	if err != nil {
@@ -124,7 +125,7 @@ func readSchemaColumns(ctx context.Context, q Querier, schema, table string) ([]
 		var octets, precision, scale, fsp sql.NullInt64
 		var charset sql.NullString
 		if err := rows.Scan(&sc.name, &sc.dataType, &sc.columnType, &octets, &precision, &scale,
-			&fsp, &charset, &sc.primaryPart); err != nil {
+			&fsp, &charset, &sc.primaryPart, &sc.nullable); err != nil {
 			return nil, err
 		}
 		sc.octets, sc.precision, sc.scale, sc.fsp = nullInt(octets), nullInt(precision), nullInt(scale), nullInt(fsp)
@@ -145,7 +146,7 @@ func nullInt(n sql.NullInt64) int64 {
 // as ColumnsFromTableMap builds it from MariaDB's table map. ENUM and SET
 // members are left in UTF-8 (see encodeMembers).
 func columnFromSchema(sc schemaColumn) (ColumnInfo, error) {
-	c := ColumnInfo{Name: sc.name}
+	c := ColumnInfo{Name: sc.name, Nullable: sc.nullable}
 	lowerType := strings.ToLower(sc.columnType)
 	unsigned := strings.Contains(lowerType, " unsigned") || strings.Contains(lowerType, " zerofill")
 	need := func(what string, v int64, lo, hi int64) error {

@@ -20,8 +20,12 @@ var systemSchemas = map[string]bool{"mysql": true, "information_schema": true, "
 func (s *Source) handle(ctx context.Context, ev *replication.BinlogEvent) error {
 	switch e := ev.Event.(type) {
 	case *replication.MariadbGTIDEvent:
+		ordinal, err := s.state.next(e.GTID)
+		if err != nil {
+			return capture.Permanent(err)
+		}
 		s.tx = txState{
-			open: true, gtid: e.GTID, text: e.GTID.String(),
+			open: true, gtid: e.GTID, ordinal: ordinal, text: e.GTID.String(),
 			commitTime: time.Unix(int64(ev.Header.Timestamp), 0).UTC(),
 			standalone: e.IsStandalone() || e.IsDDL(),
 		}
@@ -64,7 +68,7 @@ func (s *Source) captured(schema, table string) bool {
 
 func (s *Source) entry(kind journal.Kind, index uint64, resumeAfter string) journal.Entry {
 	return journal.Entry{
-		Kind: kind, SourcePosition: Position(s.tx.gtid, index, resumeAfter),
+		Kind: kind, SourcePosition: Position(s.tx.ordinal, index, resumeAfter),
 		TxID: s.tx.text, CommitTime: s.tx.commitTime,
 	}
 }
@@ -79,16 +83,32 @@ func (s *Source) begin(ctx context.Context) error {
 		return nil
 	}
 	s.tx.begun = true
-	return s.emit(ctx, s.entry(journal.KindTxBegin, 0, s.prev))
+	return s.emit(ctx, s.entry(journal.KindTxBegin, 0, s.stateText))
 }
 
-func (s *Source) change(ctx context.Context, table string, op journal.Op, key, before, after []byte) error {
+// change emits one row change. before and after are canonical row JSON;
+// with a schema they are stored as Avro appended to abuf, after the
+// table's schema entry when that is due.
+func (s *Source) change(ctx context.Context, table string, sch *capture.TableSchema, abuf *[]byte, op journal.Op, key, before, after []byte) error {
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
+	var fp []byte
+	if sch != nil {
+		if s.schemas.Needs(table, sch) {
+			prev := Position(s.tx.ordinal, s.tx.index, s.stateText)
+			if err := s.ensureSchema(ctx, table, sch, prev, journal.Entry{TxID: s.tx.text, CommitTime: s.tx.commitTime}); err != nil {
+				return err
+			}
+		}
+		var ok bool
+		if before, after, ok = s.encodeImages(sch, table, abuf, before, after); ok {
+			fp = sch.FP[:]
+		}
+	}
 	s.tx.index++
-	e := s.entry(journal.KindChange, s.tx.index, s.prev)
-	e.Table, e.Op, e.Key, e.Before, e.After = table, op, key, before, after
+	e := s.entry(journal.KindChange, s.tx.index, s.stateText)
+	e.Table, e.Op, e.Key, e.Before, e.After, e.SchemaFingerprint = table, op, key, before, after, fp
 	return s.emit(ctx, e)
 }
 
@@ -96,14 +116,17 @@ func (s *Source) commit(ctx context.Context) error {
 	if !s.tx.open {
 		return nil
 	}
+	if err := s.state.apply(s.tx.gtid); err != nil {
+		return capture.Permanent(err)
+	}
+	s.stateText = s.state.String()
 	if s.tx.begun {
-		e := s.entry(journal.KindTxCommit, s.tx.index+1, s.tx.text)
+		e := s.entry(journal.KindTxCommit, s.tx.index+1, s.stateText)
 		e.Metadata = map[string]string{"changes": strconv.FormatUint(s.tx.index, 10)}
 		if err := s.emit(ctx, e); err != nil {
 			return err
 		}
 	}
-	s.prev = s.tx.text
 	s.tx = txState{}
 	return nil
 }
@@ -126,12 +149,14 @@ func (s *Source) shape(ctx context.Context, tm *replication.TableMapEvent) (tabl
 		for _, c := range tm.PrimaryKey {
 			sh.pk = append(sh.pk, int(c))
 		}
+		sh.sch = s.tableSchema(schema, table, sh.cols, sh.pk)
 	case errors.Is(err, ErrRowMetadata):
 		var ok bool
 		if sh, ok = s.infoSchema[name]; !ok {
 			if sh.cols, sh.pk, err = TableColumns(ctx, s.db, schema, table); err != nil {
 				return sh, fmt.Errorf("%s: read its columns from information_schema: %w", name, err)
 			}
+			sh.sch = s.tableSchema(schema, table, sh.cols, sh.pk)
 			s.infoSchema[name] = sh
 		}
 		if len(sh.cols) != int(tm.ColumnCount) {
@@ -152,6 +177,7 @@ func (s *Source) shape(ctx context.Context, tm *replication.TableMapEvent) (tabl
 type tableShape struct {
 	cols []ColumnInfo
 	pk   []int
+	sch  *capture.TableSchema // nil: rows stay JSON
 }
 
 // ddl records a schema change statement of a captured database.
@@ -168,7 +194,7 @@ func (s *Source) ddl(ctx context.Context, schema, query string) error {
 		return err
 	}
 	s.tx.index++
-	e := s.entry(journal.KindChange, s.tx.index, s.prev)
+	e := s.entry(journal.KindChange, s.tx.index, s.stateText)
 	e.Table, e.Op, e.Payload = schema, journal.OpDDL, []byte(query)
 	return s.emit(ctx, e)
 }
@@ -187,6 +213,10 @@ func (s *Source) rows(ctx context.Context, t replication.EventType, e *replicati
 	// Row and key images of one event are carved from one buffer instead of
 	// a fresh slice each (the entries keep their sub-slices).
 	buf := make([]byte, 0, 192*len(e.Rows))
+	var abuf []byte
+	if shape.sch != nil {
+		abuf = make([]byte, 0, 128*len(e.Rows))
+	}
 	image := func(row []any) ([]byte, error) {
 		start := len(buf)
 		var err error
@@ -221,7 +251,7 @@ func (s *Source) rows(ctx context.Context, t replication.EventType, e *replicati
 			if op == journal.OpDelete {
 				before, after = img, nil
 			}
-			if err := s.change(ctx, name, op, k, before, after); err != nil {
+			if err := s.change(ctx, name, shape.sch, &abuf, op, k, before, after); err != nil {
 				return err
 			}
 		}
@@ -242,7 +272,7 @@ func (s *Source) rows(ctx context.Context, t replication.EventType, e *replicati
 			if err != nil {
 				return fmt.Errorf("%s key: %w", name, err)
 			}
-			if err := s.change(ctx, name, journal.OpUpdate, k, before, after); err != nil {
+			if err := s.change(ctx, name, shape.sch, &abuf, journal.OpUpdate, k, before, after); err != nil {
 				return err
 			}
 		}

@@ -94,8 +94,8 @@ type sourceConfig struct {
 	HeartbeatInterval string   `yaml:"heartbeat_interval"`
 	ServerID          uint32   `yaml:"server_id"`
 	StartGTID         string   `yaml:"start_gtid"`
-	// Schema compatibility (postgres): the default mode of the source's
-	// subjects and overrides per schema.table.
+	// Schema compatibility: the default mode of the source's subjects and
+	// overrides per schema.table (postgres) or database.table (mysql).
 	Compatibility      string            `yaml:"compatibility"`
 	TableCompatibility map[string]string `yaml:"table_compatibility"`
 }
@@ -191,9 +191,7 @@ func (s sourceConfig) mysql() (mysql.Config, error) {
 	if s.Slot != "" || s.Publication != "" {
 		return mc, fmt.Errorf("config: source %s: slot and publication are postgres settings (a mysql source takes dsn, server_id, tables, snapshot, start_gtid, heartbeat_interval)", s.Name)
 	}
-	if s.Compatibility != "" || len(s.TableCompatibility) > 0 {
-		return mc, fmt.Errorf("config: source %s: compatibility settings apply to postgres sources only for now (MariaDB rows are not Avro-encoded yet)", s.Name)
-	}
+	mc.Compatibility, mc.TableCompatibility = s.Compatibility, s.TableCompatibility
 	if s.Snapshot != "" {
 		mc.Snapshot = s.Snapshot
 	}

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/cairnlog/cairn/capture"
-	"github.com/cairnlog/cairn/capture/postgres"
 	"github.com/cairnlog/cairn/journal/badgerstore"
 )
 
@@ -71,7 +70,6 @@ func run(args []string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sources := map[string]capture.Source{}
-	pgSources := map[string]*postgres.Source{}
 	for _, sc := range cfg.Sources {
 		src, err := sc.source(log)
 		if err != nil {
@@ -79,9 +77,6 @@ func run(args []string) error {
 			return err
 		}
 		sources[sc.Name] = src
-		if pg, ok := src.(*postgres.Source); ok {
-			pgSources[sc.Name] = pg
-		}
 	}
 	st, err := openState(cfg, encKey, log)
 	if err != nil {
@@ -107,7 +102,7 @@ func run(args []string) error {
 		return err
 	}
 	if cfg.MetricsListen != "" {
-		if err := serveMetrics(ctx, cfg.MetricsListen, newCollector(store, pgSources), log); err != nil {
+		if err := serveMetrics(ctx, cfg.MetricsListen, newCollector(store, sources), log); err != nil {
 			store.Close()
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/cairnlog/cairn/capture"
 	"github.com/cairnlog/cairn/capture/postgres"
 	"github.com/cairnlog/cairn/journal"
 )
@@ -20,7 +21,7 @@ import (
 // scrape time, so nothing has to be updated on the hot path.
 type collector struct {
 	store   journal.Store
-	sources map[string]*postgres.Source
+	sources map[string]capture.Source
 
 	headSeq   *prometheus.Desc
 	lagBytes  *prometheus.Desc
@@ -28,7 +29,7 @@ type collector struct {
 	incompat  *prometheus.Desc
 }
 
-func newCollector(store journal.Store, sources map[string]*postgres.Source) *collector {
+func newCollector(store journal.Store, sources map[string]capture.Source) *collector {
 	return &collector{
 		store: store, sources: sources,
 		headSeq:   prometheus.NewDesc("cairn_journal_head_seq", "Last durable seq of a journal stream.", []string{"stream"}, nil),
@@ -54,11 +55,15 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	for name, src := range c.sources {
-		if lag := src.LagBytes(); lag >= 0 {
-			ch <- prometheus.MustNewConstMetric(c.lagBytes, prometheus.GaugeValue, float64(lag), name, src.SlotName())
+		if pg, ok := src.(*postgres.Source); ok {
+			if lag := pg.LagBytes(); lag >= 0 {
+				ch <- prometheus.MustNewConstMetric(c.lagBytes, prometheus.GaugeValue, float64(lag), name, pg.SlotName())
+			}
+			ch <- prometheus.MustNewConstMetric(c.confirmed, prometheus.GaugeValue, float64(pg.ConfirmedLSN()), name, pg.SlotName())
 		}
-		ch <- prometheus.MustNewConstMetric(c.confirmed, prometheus.GaugeValue, float64(src.ConfirmedLSN()), name, src.SlotName())
-		ch <- prometheus.MustNewConstMetric(c.incompat, prometheus.CounterValue, float64(src.IncompatibleSchemas()), name)
+		if sc, ok := src.(interface{ IncompatibleSchemas() int64 }); ok {
+			ch <- prometheus.MustNewConstMetric(c.incompat, prometheus.CounterValue, float64(sc.IncompatibleSchemas()), name)
+		}
 	}
 }
 
