@@ -19,9 +19,11 @@ pg-deps:
 	@bash fixtures/install-postgres.sh
 
 # MariaDB server and client binaries for the fixtures (apt-get install when
-# missing, without upgrading or removing installed packages).
+# missing, without upgrading or removing installed packages), and a MySQL
+# server from Debian sid unpacked into ~/.cache/cairn/mysql (no system install).
 mysql-deps:
 	@bash fixtures/install-mariadb.sh
+	@bash fixtures/install-mysql.sh
 
 # Pinned protobuf toolchain for `make proto`, installed into .tools/bin.
 TOOLS             := $(CURDIR)/.tools/bin

@@ -215,6 +215,11 @@ func (s *Source) preflight(ctx context.Context, db *sql.DB) (string, error) {
 			return "", capture.Permanent(fmt.Errorf("%w: %s", ErrServerSettings, c.fix))
 		}
 	}
+	var strict int64
+	if err := db.QueryRowContext(ctx, `SELECT @@gtid_strict_mode`).Scan(&strict); err == nil && strict == 0 {
+		s.log.Warn("gtid_strict_mode is OFF: a GTID whose sequence number goes back within its domain stops capture (positions must rise). "+
+			"Set gtid_strict_mode=ON so the server refuses such transactions instead")
+	}
 	if !strings.EqualFold(metadata, "FULL") {
 		s.log.Warn("binlog_row_metadata is not FULL: column names come from information_schema, read again after each DDL; "+
 			"catching up across a shape change it did not see fails with an error. Set binlog_row_metadata=FULL to avoid that", "binlog_row_metadata", metadata)

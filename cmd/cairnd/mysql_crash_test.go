@@ -86,13 +86,16 @@ func TestMySQLCrashDeterminism(t *testing.T) {
 		exec(`INSERT INTO orders SELECT seq, seq % 977, (seq % 10000) / 100, CONCAT('note ', seq), 'new', TIMESTAMP('2026-11-26') + INTERVAL seq SECOND
 			FROM seq_1_to_180000 WHERE seq BETWEEN ? AND ?`, i*1000+1, (i+1)*1000)
 	}
+	// A shape change mid-stream: the updates after it carry the new
+	// column, under a second schema version.
+	exec(`ALTER TABLE orders ADD COLUMN region VARCHAR(8) DEFAULT 'eu'`)
 	for i := 0; i < 2000; i++ {
 		exec(`UPDATE orders SET status = 'paid' WHERE id = ?`, i*7+1)
 	}
 	exec(`UPDATE orders SET amount = amount + 1 WHERE id % 10 = 0`)
 	exec(`DELETE FROM orders WHERE id > 179000`)
-	const txs = 180 + 2000 + 1 + 1
-	const want = 201000 + 2*txs
+	const txs = 180 + 1 + 2000 + 1 + 1
+	const want = 201000 + 2*txs + 1 + 2 // changes, frames, the DDL entry, two schema entries
 
 	addrA := freeAddr(t)
 	dirA := t.TempDir()
