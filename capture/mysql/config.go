@@ -83,8 +83,11 @@ func (c Config) Validate() error {
 		return fmt.Errorf("mysql source %s: dsn: %v (want user:password@tcp(host:3306)/database)", c.Name, err)
 	}
 	if c.StartGTID != "" && c.StartGTID != "beginning" {
-		if _, err := parseGTIDState(c.StartGTID); err != nil {
-			return fmt.Errorf("mysql source %s: start_gtid %q: %v (want a GTID list such as 0-1-42,1-1-7 (one domain-server-seq per domain), \"beginning\" or empty)", c.Name, c.StartGTID, err)
+		_, errMaria := parseGTIDState(flavorMariaDB, c.StartGTID)
+		_, errMySQL := parseGTIDState(flavorMySQL, c.StartGTID)
+		if errMaria != nil && errMySQL != nil {
+			return fmt.Errorf("mysql source %s: start_gtid %q is neither a MariaDB GTID list such as 0-1-42,1-1-7 (one domain-server-seq per domain) "+
+				"nor a MySQL GTID set such as 3e11fa47-71ca-11e1-9e33-c80aa9429562:1-42; use one, \"beginning\" or empty", c.Name, c.StartGTID)
 		}
 	}
 	if _, err := c.modes(); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cairnlog/cairn/capture"
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
+	"github.com/google/uuid"
 )
 
 // ErrGTIDOrder: a transaction's GTID does not come after the GTID state
@@ -18,25 +19,73 @@ import (
 // rising, and a re-sent change could no longer be told from a new one.
 var ErrGTIDOrder = errors.New("binlog GTID out of order")
 
-// gtidState is where the binlog stands: MariaDB's last GTID per replication
-// domain (what @@gtid_binlog_pos shows). It is the resume point that a
+// Flavours of GTID, chosen from the server's version at Start.
+const (
+	flavorMariaDB = gomysql.MariaDBFlavor
+	flavorMySQL   = gomysql.MySQLFlavor
+)
+
+// gtidState is where the binlog stands: for MariaDB the last GTID per
+// replication domain (what @@gtid_binlog_pos shows), for MySQL the set of
+// executed GTIDs (@@gtid_executed). It is the resume point that a
 // position carries as text, and it gives every transaction an ordinal.
 //
-// The ordinal is the sum of the sequence numbers of all domains. Each
-// transaction raises exactly one domain's sequence number (MariaDB keeps
-// them rising within a domain), so the sum rises with every transaction in
-// binlog order, however the domains interleave, and it is computed from
-// the GTIDs alone: the same binlog gives the same ordinals on every run,
-// from every resume point, on every replica with the same binlog.
+// The ordinal rises by at least one with every transaction, in binlog
+// order, and is computed from the GTIDs alone, so the same binlog gives
+// the same ordinals on every run, from every resume point, on every
+// replica with the same binlog:
+//   - MariaDB: the sum of the sequence numbers of all domains. Each
+//     transaction raises exactly one domain's sequence number (MariaDB
+//     keeps them rising within a domain), however the domains interleave.
+//   - MySQL: the number of GTIDs in the executed set. Each transaction adds
+//     one GTID the set does not hold.
 type gtidState struct {
-	domains map[uint32]gomysql.MariadbGTID
+	flavor  string
+	domains map[uint32]gomysql.MariadbGTID // MariaDB
+	set     gomysql.MysqlGTIDSet           // MySQL
 	ordinal uint64
 }
 
-// parseGTIDState parses a MariaDB GTID list ("0-1-42,2-1-7", "" for none).
-func parseGTIDState(s string) (gtidState, error) {
-	st := gtidState{domains: map[uint32]gomysql.MariadbGTID{}}
+// txGTID is one transaction's GTID.
+type txGTID struct {
+	maria gomysql.MariadbGTID // MariaDB
+	sid   uuid.UUID           // MySQL: source UUID, tag, transaction number
+	tag   gomysql.Tag
+	gno   int64
+}
+
+func (g txGTID) String(flavor string) string {
+	if flavor == flavorMySQL {
+		if g.tag.String() != "" {
+			return g.sid.String() + ":" + g.tag.String() + ":" + strconv.FormatInt(g.gno, 10)
+		}
+		return g.sid.String() + ":" + strconv.FormatInt(g.gno, 10)
+	}
+	return g.maria.String()
+}
+
+// parseGTIDState parses a GTID state of flavor: a MariaDB GTID list
+// ("0-1-42,2-1-7") or a MySQL GTID set ("uuid:1-42,uuid2:1-7"); "" is
+// the empty state.
+func parseGTIDState(flavor, s string) (gtidState, error) {
+	st := gtidState{flavor: flavor}
 	s = strings.TrimSpace(s)
+	if flavor == flavorMySQL {
+		set, err := gomysql.ParseMysqlGTIDSet(strings.ReplaceAll(s, "\n", ""))
+		if err != nil {
+			return st, fmt.Errorf("GTID set %q: %w", s, err)
+		}
+		st.set = *set.(*gomysql.MysqlGTIDSet)
+		for _, tags := range st.set {
+			for _, ivs := range tags {
+				for _, iv := range ivs {
+					st.ordinal += uint64(iv.Stop - iv.Start)
+				}
+			}
+		}
+		return st, nil
+	}
+	st.domains = map[uint32]gomysql.MariadbGTID{}
 	if s == "" {
 		return st, nil
 	}
@@ -54,9 +103,13 @@ func parseGTIDState(s string) (gtidState, error) {
 	return st, nil
 }
 
-// String is the canonical text of the state: domains in ascending order.
-// It is part of every position, so it must not depend on map order.
+// String is the canonical text of the state: MariaDB domains in ascending
+// order, MySQL UUIDs in ascending order with merged intervals. It is part
+// of every position, so it must not depend on map order.
 func (st gtidState) String() string {
+	if st.flavor == flavorMySQL {
+		return st.set.String()
+	}
 	ids := make([]uint32, 0, len(st.domains))
 	for d := range st.domains {
 		ids = append(ids, d)
@@ -78,28 +131,54 @@ func (st gtidState) String() string {
 }
 
 // next returns the ordinal a transaction with GTID g gets, without
-// applying it. A sequence number at or below its domain's current one is
-// ErrGTIDOrder.
-func (st gtidState) next(g gomysql.MariadbGTID) (uint64, error) {
-	cur, ok := st.domains[g.DomainID]
-	if ok && g.SequenceNumber <= cur.SequenceNumber {
-		return 0, fmt.Errorf("%w: transaction %s follows %s in domain %d. Sequence numbers must rise within a domain: "+
-			"set gtid_strict_mode=ON on the server. The journal keeps everything up to %s", ErrGTIDOrder, g.String(), cur.String(), g.DomainID, st.String())
+// applying it. A MariaDB sequence number at or below its domain's current
+// one, or a MySQL GTID the set holds already, is ErrGTIDOrder.
+func (st gtidState) next(g txGTID) (uint64, error) {
+	if st.flavor == flavorMySQL {
+		if ivs, ok := st.set[g.sid][g.tag]; ok {
+			for _, iv := range ivs {
+				if g.gno >= iv.Start && g.gno < iv.Stop {
+					return 0, fmt.Errorf("%w: transaction %s is in the executed GTID set already (%s)", ErrGTIDOrder, g.String(st.flavor), st.String())
+				}
+			}
+		}
+		return st.ordinal + 1, nil
 	}
-	return st.ordinal - cur.SequenceNumber + g.SequenceNumber, nil
+	cur, ok := st.domains[g.maria.DomainID]
+	if ok && g.maria.SequenceNumber <= cur.SequenceNumber {
+		return 0, fmt.Errorf("%w: transaction %s follows %s in domain %d. Sequence numbers must rise within a domain: "+
+			"set gtid_strict_mode=ON on the server. The journal keeps everything up to %s", ErrGTIDOrder, g.maria.String(), cur.String(), g.maria.DomainID, st.String())
+	}
+	return st.ordinal - cur.SequenceNumber + g.maria.SequenceNumber, nil
 }
 
 // apply moves the state past a transaction with GTID g.
-func (st *gtidState) apply(g gomysql.MariadbGTID) error {
+func (st *gtidState) apply(g txGTID) error {
 	o, err := st.next(g)
 	if err != nil {
 		return err
 	}
-	if st.domains == nil {
-		st.domains = map[uint32]gomysql.MariadbGTID{}
+	if st.flavor == flavorMySQL {
+		if st.set == nil {
+			st.set = gomysql.NewMysqlGTIDSet()
+		}
+		st.set.AddGTIDWithTag(g.sid, g.tag, g.gno)
+	} else {
+		if st.domains == nil {
+			st.domains = map[uint32]gomysql.MariadbGTID{}
+		}
+		st.domains[g.maria.DomainID] = g.maria
 	}
-	st.domains[g.DomainID], st.ordinal = g, o
+	st.ordinal = o
 	return nil
+}
+
+// syncSet is the GTID set to hand BinlogSyncer.StartSyncGTID.
+func (st gtidState) syncSet() (gomysql.GTIDSet, error) {
+	if st.flavor == flavorMySQL {
+		return gomysql.ParseMysqlGTIDSet(st.String())
+	}
+	return gomysql.ParseMariadbGTIDSet(st.String())
 }
 
 // Positions (format 1) are a format byte, the transaction's ordinal (8
@@ -146,6 +225,9 @@ func resumeGTID(p []byte) (string, error) {
 }
 
 func errPositionFormat(p []byte) error {
+	if len(p) > 0 && p[0] > positionFormat && p[0] != 0 {
+		return fmt.Errorf("position format %d is newer than this Cairn (format %d): upgrade cairnd", p[0], positionFormat)
+	}
 	if len(p) == 20 || len(p) > 20 && p[0] == 0 {
 		return fmt.Errorf("the stream was written by an earlier Cairn (20-byte MariaDB positions); capture it into a new stream")
 	}

@@ -66,13 +66,32 @@ func (s *Source) planSnapshot(ctx context.Context, resume capture.Resume) (*snap
 		return nil, fmt.Errorf("open snapshot connection: %w", err)
 	}
 	p.conn = conn
-	for _, q := range []string{"SET time_zone = '+00:00'", "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"} {
+	fresh := p.gtid == "" && len(resume.Position) == 0
+	stmts := []string{"SET time_zone = '+00:00'", "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"}
+	if fresh && s.flavor == flavorMySQL {
+		// MySQL cannot say which GTID set a consistent snapshot matches, so
+		// commits are held off for the moment it takes to open one and read
+		// @@gtid_executed (needs the RELOAD privilege), as mysqldump
+		// --single-transaction --set-gtid-purged does.
+		stmts = []string{stmts[0], stmts[1], "FLUSH TABLES WITH READ LOCK", stmts[2]}
+	}
+	for _, q := range stmts {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			p.close()
 			return nil, fmt.Errorf("snapshot: %s: %w", q, err)
 		}
 	}
-	if p.gtid == "" && len(resume.Position) == 0 {
+	if fresh && s.flavor == flavorMySQL {
+		err := conn.QueryRowContext(ctx, "SELECT @@global.gtid_executed").Scan(&p.gtid)
+		if _, uerr := conn.ExecContext(ctx, "UNLOCK TABLES"); err == nil {
+			err = uerr
+		}
+		if err != nil {
+			p.close()
+			return nil, fmt.Errorf("snapshot: read the GTID set it matches: %w", err)
+		}
+		s.log.Info("initial snapshot", "gtid", p.gtid)
+	} else if fresh {
 		var file, pos string
 		rows, err := conn.QueryContext(ctx, "SHOW STATUS WHERE Variable_name IN ('binlog_snapshot_file', 'binlog_snapshot_position')")
 		if err != nil {
@@ -101,7 +120,7 @@ func (s *Source) planSnapshot(ctx context.Context, resume capture.Resume) (*snap
 		p.gtid = g.String
 		s.log.Info("initial snapshot", "binlog", file+":"+pos, "gtid", p.gtid)
 	}
-	st, err := parseGTIDState(p.gtid)
+	st, err := parseGTIDState(s.flavor, p.gtid)
 	if err != nil {
 		p.close()
 		return nil, capture.Permanent(fmt.Errorf("snapshot GTID %q: %w", p.gtid, err))

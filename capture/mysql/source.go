@@ -44,6 +44,7 @@ type Source struct {
 	derived      map[string]*capture.TableSchema // by shapeSignature
 	incompatible atomic.Int64
 
+	flavor    string    // flavorMariaDB or flavorMySQL, from the server's version at Start
 	state     gtidState // the binlog's GTID state after the last transaction seen
 	stateText string    // state.String()
 	tx        txState
@@ -51,13 +52,14 @@ type Source struct {
 
 type txState struct {
 	open       bool
-	gtid       gomysql.MariadbGTID
+	gtid       txGTID
 	ordinal    uint64 // gtidState ordinal of the state including this transaction
 	text       string
 	commitTime time.Time
 	index      uint64
 	begun      bool // tx_begin emitted (it waits for the first captured change)
-	standalone bool // a DDL event group: no BEGIN/XID around it
+	standalone bool // a MariaDB DDL event group: no BEGIN/XID around it
+	sawBegin   bool // a BEGIN query opened the transaction
 }
 
 // New returns a source; Start connects it.
@@ -106,7 +108,7 @@ func (s *Source) Start(ctx context.Context, resume capture.Resume) (err error) {
 	}
 	if len(s.resume) > 0 {
 		if start, err = resumeGTID(s.resume); err != nil {
-			return capture.Permanent(fmt.Errorf("the journal's last position is not a MariaDB position: %w", err))
+			return capture.Permanent(fmt.Errorf("the journal's last position is not a MySQL/MariaDB position: %w", err))
 		}
 	}
 	snap, err := s.planSnapshot(ctx, resume)
@@ -116,12 +118,12 @@ func (s *Source) Start(ctx context.Context, resume capture.Resume) (err error) {
 	if snap != nil && len(s.resume) == 0 {
 		start = snap.gtid // stream exactly after the snapshot's point
 	}
-	if s.state, err = parseGTIDState(start); err != nil {
+	if s.state, err = parseGTIDState(s.flavor, start); err != nil {
 		snap.close()
-		return capture.Permanent(fmt.Errorf("resume GTID %q: %w", start, err))
+		return capture.Permanent(fmt.Errorf("resume GTID %q (%s): %w", start, s.flavor, err))
 	}
 	s.stateText = s.state.String()
-	gset, err := gomysql.ParseMariadbGTIDSet(s.stateText)
+	gset, err := s.state.syncSet()
 	if err != nil {
 		snap.close()
 		return capture.Permanent(fmt.Errorf("resume GTID %q: %w", start, err))
@@ -133,7 +135,7 @@ func (s *Source) Start(ctx context.Context, resume capture.Resume) (err error) {
 	}
 	p, _ := strconv.Atoi(port)
 	s.syncer = replication.NewBinlogSyncer(replication.BinlogSyncerConfig{
-		ServerID: s.cfg.ServerID, Flavor: gomysql.MariaDBFlavor,
+		ServerID: s.cfg.ServerID, Flavor: s.flavor,
 		Host: host, Port: uint16(p), User: s.dsn.User, Password: s.dsn.Passwd,
 		ParseTime: false, UseDecimal: false, RenderJSONAsMySQLText: true, TimestampStringLocation: time.UTC,
 		HeartbeatPeriod: s.cfg.HeartbeatInterval, DisableRetrySync: true,
@@ -194,13 +196,24 @@ func (s *Source) classify(err error, after string) error {
 func (s *Source) preflight(ctx context.Context, db *sql.DB) (string, error) {
 	var version, format, image, metadata, gtidPos string
 	var logBin, serverID int64
-	err := db.QueryRowContext(ctx, `SELECT @@version, @@log_bin, @@binlog_format, @@binlog_row_image, @@binlog_row_metadata, @@server_id, @@gtid_binlog_pos`).
-		Scan(&version, &logBin, &format, &image, &metadata, &serverID, &gtidPos)
+	if err := db.QueryRowContext(ctx, `SELECT @@version`).Scan(&version); err != nil {
+		return "", fmt.Errorf("read server settings: %w", err)
+	}
+	// MariaDB names its flavour in the version; a MySQL server does not.
+	s.flavor = flavorMySQL
+	posQuery, gtidMode := `@@gtid_executed`, "ON"
+	if strings.Contains(strings.ToLower(version), "mariadb") {
+		s.flavor, posQuery = flavorMariaDB, `@@gtid_binlog_pos`
+	} else if err := db.QueryRowContext(ctx, `SELECT @@gtid_mode`).Scan(&gtidMode); err != nil {
+		return "", fmt.Errorf("read server settings: @@gtid_mode: %w", err)
+	}
+	err := db.QueryRowContext(ctx, `SELECT @@log_bin, @@binlog_format, @@binlog_row_image, @@binlog_row_metadata, @@server_id, `+posQuery).
+		Scan(&logBin, &format, &image, &metadata, &serverID, &gtidPos)
 	if err != nil {
 		return "", fmt.Errorf("read server settings: %w", err)
 	}
-	if !strings.Contains(strings.ToLower(version), "mariadb") {
-		return "", capture.Permanent(fmt.Errorf("%w: %s is MySQL; this release captures MariaDB only (MySQL GTID sets come next)", ErrUnsupported, version))
+	if s.flavor == flavorMySQL && !strings.EqualFold(gtidMode, "ON") {
+		return "", capture.Permanent(fmt.Errorf("%w: gtid_mode is %s on MySQL %s: Cairn positions are GTIDs; set gtid_mode=ON and enforce_gtid_consistency=ON", ErrServerSettings, gtidMode, version))
 	}
 	for _, c := range []struct {
 		ok  bool
@@ -215,9 +228,9 @@ func (s *Source) preflight(ctx context.Context, db *sql.DB) (string, error) {
 			return "", capture.Permanent(fmt.Errorf("%w: %s", ErrServerSettings, c.fix))
 		}
 	}
-	var strict int64
-	if err := db.QueryRowContext(ctx, `SELECT @@gtid_strict_mode`).Scan(&strict); err == nil && strict == 0 {
-		s.log.Warn("gtid_strict_mode is OFF: a GTID whose sequence number goes back within its domain stops capture (positions must rise). "+
+	var strict int64 // MariaDB only: MySQL never binlogs a GTID twice
+	if s.flavor == flavorMariaDB && db.QueryRowContext(ctx, `SELECT @@gtid_strict_mode`).Scan(&strict) == nil && strict == 0 {
+		s.log.Warn("gtid_strict_mode is OFF: a GTID whose sequence number goes back within its domain stops capture (positions must rise). " +
 			"Set gtid_strict_mode=ON so the server refuses such transactions instead")
 	}
 	if !strings.EqualFold(metadata, "FULL") {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/replication"
+	"github.com/google/uuid"
 
 	"github.com/cairnlog/cairn/capture"
 	"github.com/cairnlog/cairn/journal"
@@ -20,26 +21,34 @@ var systemSchemas = map[string]bool{"mysql": true, "information_schema": true, "
 func (s *Source) handle(ctx context.Context, ev *replication.BinlogEvent) error {
 	switch e := ev.Event.(type) {
 	case *replication.MariadbGTIDEvent:
-		ordinal, err := s.state.next(e.GTID)
+		return s.open(txGTID{maria: e.GTID}, ev.Header.Timestamp, e.IsStandalone() || e.IsDDL())
+	case *replication.GTIDEvent:
+		sid, err := uuid.FromBytes(e.SID)
 		if err != nil {
-			return capture.Permanent(err)
+			return fmt.Errorf("%w: GTID event with source id %x: %v", ErrProtocol, e.SID, err)
 		}
-		s.tx = txState{
-			open: true, gtid: e.GTID, ordinal: ordinal, text: e.GTID.String(),
-			commitTime: time.Unix(int64(ev.Header.Timestamp), 0).UTC(),
-			standalone: e.IsStandalone() || e.IsDDL(),
+		return s.open(txGTID{sid: sid, tag: e.Tag, gno: e.GNO}, ev.Header.Timestamp, false)
+	case *replication.TransactionPayloadEvent:
+		// binlog_transaction_compression: the transaction's events, unpacked.
+		for _, inner := range e.Events {
+			if err := s.handle(ctx, inner); err != nil {
+				return err
+			}
 		}
 	case *replication.QueryEvent:
 		q := strings.TrimSpace(string(e.Query))
 		switch {
 		case strings.EqualFold(q, "BEGIN"):
+			s.tx.sawBegin = true
 		case strings.EqualFold(q, "COMMIT"): // non-transactional engines
 			return s.commit(ctx)
 		default:
 			if err := s.ddl(ctx, string(e.Schema), q); err != nil {
 				return err
 			}
-			if s.tx.standalone {
+			// A DDL is a transaction of its own, without BEGIN or Xid:
+			// MariaDB flags its event group, MySQL just sends the query.
+			if s.tx.standalone || !s.tx.sawBegin {
 				return s.commit(ctx)
 			}
 		}
@@ -49,9 +58,22 @@ func (s *Source) handle(ctx context.Context, ev *replication.BinlogEvent) error 
 		return s.rows(ctx, ev.Header.EventType, e)
 	case *replication.TableMapEvent, *replication.RotateEvent, *replication.FormatDescriptionEvent,
 		*replication.MariadbGTIDListEvent, *replication.MariadbBinlogCheckPointEvent, *replication.MariadbAnnotateRowsEvent,
-		*replication.GenericEvent:
+		*replication.PreviousGTIDsEvent, *replication.RowsQueryEvent, *replication.GenericEvent:
 		// Table maps arrive with the rows events that use them; the rest
 		// carries nothing to capture (heartbeats are generic events).
+	}
+	return nil
+}
+
+// open starts a transaction at its GTID event.
+func (s *Source) open(g txGTID, timestamp uint32, standalone bool) error {
+	ordinal, err := s.state.next(g)
+	if err != nil {
+		return capture.Permanent(err)
+	}
+	s.tx = txState{
+		open: true, gtid: g, ordinal: ordinal, text: g.String(s.flavor),
+		commitTime: time.Unix(int64(timestamp), 0).UTC(), standalone: standalone,
 	}
 	return nil
 }
