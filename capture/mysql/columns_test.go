@@ -136,6 +136,7 @@ const (
 	asString         // a JSON string equal to the server's text
 	asFloat32        // a JSON number that reads back to the same float32
 	asFloat64        // a JSON number that reads back to the same float64
+	asJSONDoc        // a JSON string holding the same JSON document as the server's text
 )
 
 // serverColumn is one column of the round-trip table: its DDL, the SQL
@@ -148,7 +149,20 @@ type serverColumn struct {
 	unsigned, binary bool
 }
 
-func serverColumns() []serverColumn {
+// serverColumns are the round-trip table's columns on a server of flavor.
+func serverColumns(flavor string) []serverColumn {
+	cols := serverColumnsMariaDB()
+	if flavor == flavorMySQL {
+		for i := range cols {
+			if cols[i].name == "j" { // MySQL's binary JSON; go-mysql renders its own text
+				cols[i].kind, cols[i].typ = asJSONDoc, gomysql.MYSQL_TYPE_JSON
+			}
+		}
+	}
+	return cols
+}
+
+func serverColumnsMariaDB() []serverColumn {
 	cast := "CAST(%s AS CHAR)"
 	hexed := `CONCAT('\\x', LOWER(HEX(%s)))`
 	return []serverColumn{
@@ -210,7 +224,18 @@ type serverRow struct {
 	values map[string]sqlValue
 }
 
-func serverRows() []serverRow {
+// serverRows are the rows inserted into the round-trip table on a server
+// of flavor.
+func serverRows(flavor string) []serverRow {
+	rows := serverRowsMariaDB()
+	if flavor == flavorMySQL {
+		// MySQL's TIME stops at 838:59:59.000000; MariaDB's at .999999.
+		rows[1].values["t3"], rows[1].values["t6"] = lit("'838:59:58.999'"), lit("'838:59:58.999999'")
+	}
+	return rows
+}
+
+func serverRowsMariaDB() []serverRow {
 	return []serverRow{
 		{values: map[string]sqlValue{ // minimum values
 			"id": lit("1"), "ti": lit("-128"), "tiu": lit("0"), "si": lit("-32768"), "siu": lit("0"),
@@ -285,9 +310,29 @@ type capturedRow struct {
 
 func TestTypesAgainstServer(t *testing.T) {
 	my := fixtures.SharedMariaDB(t)
+	typesAgainstServer(t, binlogServer{flavorMariaDB, my.DSN(), my.Host(), my.Port(), my.User(), my.Password(), my.Database()})
+}
+
+// TestTypesAgainstMySQL is the same round trip on MySQL, whose JSON
+// columns are binary JSON in the binlog.
+func TestTypesAgainstMySQL(t *testing.T) {
+	my := fixtures.SharedMySQL(t)
+	typesAgainstServer(t, binlogServer{flavorMySQL, my.DSN(), my.Host(), my.Port(), my.User(), "", my.Database()})
+}
+
+// binlogServer is what the round trip needs of a MariaDB or MySQL fixture.
+type binlogServer struct {
+	flavor, dsn    string
+	host           string
+	port           int
+	user, password string
+	database       string
+}
+
+func typesAgainstServer(t *testing.T, my binlogServer) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	db, err := sql.Open("mysql", my.DSN())
+	db, err := sql.Open("mysql", my.dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,18 +349,22 @@ func TestTypesAgainstServer(t *testing.T) {
 		}
 	}
 	exec("SET time_zone = '+00:00'")
+	posVar := "@@gtid_binlog_pos"
+	if my.flavor == flavorMySQL {
+		posVar = "@@gtid_executed"
+	}
 	var start string
-	if err := conn.QueryRowContext(ctx, "SELECT @@gtid_binlog_pos").Scan(&start); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT "+posVar).Scan(&start); err != nil {
 		t.Fatal(err)
 	}
 
-	cols := serverColumns()
+	cols := serverColumns(my.flavor)
 	var ddl []string
 	for _, c := range cols {
 		ddl = append(ddl, c.name+" "+c.ddl)
 	}
 	exec("CREATE TABLE rj_types (" + strings.Join(ddl, ", ") + ") CHARSET utf8mb4")
-	rows := serverRows()
+	rows := serverRows(my.flavor)
 	for _, r := range rows {
 		var names, exprs []string
 		var args []any
@@ -368,19 +417,23 @@ func TestTypesAgainstServer(t *testing.T) {
 // readInsertedRows reads the binlog from GTID position start until it has
 // seen want inserted rows of table in the test's database, and encodes
 // them. It also checks ColumnsFromTableMap against the expected columns.
-func readInsertedRows(ctx context.Context, t *testing.T, my *fixtures.MariaDB, start, table string, expect []serverColumn, want int) []capturedRow {
+func readInsertedRows(ctx context.Context, t *testing.T, my binlogServer, start, table string, expect []serverColumn, want int) []capturedRow {
 	t.Helper()
-	gset, err := gomysql.ParseMariadbGTIDSet(start)
+	st, err := parseGTIDState(my.flavor, start)
 	if err != nil {
 		t.Fatalf("parse GTID position %q: %v", start, err)
 	}
+	gset, err := st.syncSet()
+	if err != nil {
+		t.Fatal(err)
+	}
 	syncer := replication.NewBinlogSyncer(replication.BinlogSyncerConfig{
 		ServerID:                1<<29 + rand.Uint32N(1<<28), // unique among the tests' replicas
-		Flavor:                  gomysql.MariaDBFlavor,
-		Host:                    my.Host(),
-		Port:                    uint16(my.Port()),
-		User:                    my.User(),
-		Password:                my.Password(),
+		Flavor:                  my.flavor,
+		Host:                    my.host,
+		Port:                    uint16(my.port),
+		User:                    my.user,
+		Password:                my.password,
 		ParseTime:               false,
 		UseDecimal:              false,
 		RenderJSONAsMySQLText:   true,
@@ -400,7 +453,7 @@ func readInsertedRows(ctx context.Context, t *testing.T, my *fixtures.MariaDB, s
 			t.Fatalf("binlog: %v after %d of %d rows", err, len(out), want)
 		}
 		re, ok := ev.Event.(*replication.RowsEvent)
-		if !ok || string(re.Table.Schema) != my.Database() || string(re.Table.Table) != table {
+		if !ok || string(re.Table.Schema) != my.database || string(re.Table.Table) != table {
 			continue
 		}
 		if re.Type() != replication.EnumRowsEventTypeInsert {
@@ -420,7 +473,7 @@ func readInsertedRows(ctx context.Context, t *testing.T, my *fixtures.MariaDB, s
 		}
 		// Capture stores every row as Avro of its derived schema: each
 		// image must come back byte for byte.
-		as, err := schema.Derive((&Source{cfg: Config{Name: "types"}}).schemaTable(my.Database(), table, cols, pk))
+		as, err := schema.Derive((&Source{cfg: Config{Name: "types"}}).schemaTable(my.database, table, cols, pk))
 		if err != nil {
 			t.Fatalf("derive the Avro schema of %s: %v", table, err)
 		}
@@ -561,6 +614,13 @@ func compareWithServer(kind int, got any, server sql.NullString) error {
 		return nil
 	}
 	switch kind {
+	case asJSONDoc:
+		s, ok := got.(string)
+		var mine, theirs any
+		if !ok || json.Unmarshal([]byte(s), &mine) != nil || json.Unmarshal([]byte(server.String), &theirs) != nil || !reflect.DeepEqual(mine, theirs) {
+			return fmt.Errorf("canonical %#v, server %q: not the same JSON document", got, server.String)
+		}
+		return nil
 	case asString:
 		s, ok := got.(string)
 		if !ok || s != server.String {

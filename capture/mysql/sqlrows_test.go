@@ -36,7 +36,7 @@ type snapTable struct {
 // with composite, promoted and missing primary keys.
 func snapTables() []snapTable {
 	var types [][2]string
-	for _, c := range serverColumns() {
+	for _, c := range serverColumns(flavorMariaDB) {
 		types = append(types, [2]string{c.name, c.ddl})
 	}
 	members := func(prefix string, n int) string {
@@ -47,7 +47,7 @@ func snapTables() []snapTable {
 		return strings.Join(m, ",")
 	}
 	return []snapTable{
-		{name: "rj_types", columns: types, charset: "utf8mb4", rows: serverRows(), pk: []int{0}},
+		{name: "rj_types", columns: types, charset: "utf8mb4", rows: serverRows(flavorMariaDB), pk: []int{0}},
 		{
 			name: "snap_more", charset: "utf8mb4", pk: []int{0},
 			columns: [][2]string{

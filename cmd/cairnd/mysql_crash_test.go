@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,7 +67,18 @@ func runMySQLToEnd(t *testing.T, config, addr string, want uint64) {
 // journals end with the same head hash, with no gap and no duplicate.
 func TestMySQLCrashDeterminism(t *testing.T) {
 	m := fixtures.StartMariaDB(t, fixtures.MariaDBOptions{})
-	db, err := sql.Open("mysql", m.DSN())
+	mysqlCrashDeterminism(t, m.DSN(), `SELECT @@gtid_binlog_pos`)
+}
+
+// TestMySQLFlavorCrashDeterminism is the same run against MySQL (GTID
+// sets instead of MariaDB domains).
+func TestMySQLFlavorCrashDeterminism(t *testing.T) {
+	m := fixtures.StartMySQL(t, fixtures.MySQLOptions{})
+	mysqlCrashDeterminism(t, m.DSN(), `SELECT @@gtid_executed`)
+}
+
+func mysqlCrashDeterminism(t *testing.T, dsn, posQuery string) {
+	db, err := sql.Open("mysql", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,13 +90,19 @@ func TestMySQLCrashDeterminism(t *testing.T) {
 		}
 	}
 	exec(`CREATE TABLE orders (id BIGINT PRIMARY KEY, customer BIGINT, amount DECIMAL(12,2), note TEXT, status VARCHAR(16), updated DATETIME(6))`)
+	exec(`CREATE TABLE nums (n INT PRIMARY KEY)`) // 1..1000, written before the captured range
+	nums := make([]string, 1000)
+	for i := range nums {
+		nums[i] = fmt.Sprintf("(%d)", i+1)
+	}
+	exec(`INSERT INTO nums VALUES ` + strings.Join(nums, ","))
 	var start string
-	if err := db.QueryRow(`SELECT @@gtid_binlog_pos`).Scan(&start); err != nil {
+	if err := db.QueryRow(posQuery).Scan(&start); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 180; i++ {
-		exec(`INSERT INTO orders SELECT seq, seq % 977, (seq % 10000) / 100, CONCAT('note ', seq), 'new', TIMESTAMP('2026-11-26') + INTERVAL seq SECOND
-			FROM seq_1_to_180000 WHERE seq BETWEEN ? AND ?`, i*1000+1, (i+1)*1000)
+		exec(`INSERT INTO orders SELECT k, k % 977, (k % 10000) / 100, CONCAT('note ', k), 'new', TIMESTAMP('2026-11-26') + INTERVAL k SECOND
+			FROM (SELECT n + ? AS k FROM nums) x`, i*1000)
 	}
 	// A shape change mid-stream: the updates after it carry the new
 	// column, under a second schema version.
@@ -99,7 +117,7 @@ func TestMySQLCrashDeterminism(t *testing.T) {
 
 	addrA := freeAddr(t)
 	dirA := t.TempDir()
-	runMySQLToEnd(t, writeMySQLConfig(t, dirA, m.DSN(), start, 7001, addrA), addrA, want)
+	runMySQLToEnd(t, writeMySQLConfig(t, dirA, dsn, start, 7001, addrA), addrA, want)
 	ja := openJournal(t, dirA)
 	headA, err := ja.Head(t.Context(), "shop")
 	if err != nil {
@@ -113,7 +131,7 @@ func TestMySQLCrashDeterminism(t *testing.T) {
 
 	addrB := freeAddr(t)
 	dirB := t.TempDir()
-	configB := writeMySQLConfig(t, dirB, m.DSN(), start, 7002, addrB)
+	configB := writeMySQLConfig(t, dirB, dsn, start, 7002, addrB)
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
 	for kill := 1; kill <= 20; kill++ {
 		d := startDaemon(t, configB)
