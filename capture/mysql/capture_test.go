@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	gomysql "github.com/go-mysql-org/go-mysql/mysql"
 	_ "github.com/go-sql-driver/mysql"
 
 	"github.com/cairnlog/cairn/capture"
@@ -169,12 +170,12 @@ func framingAndDDL(t *testing.T, flavor, dsn, db0 string) {
 // reconnects and loses nothing), then purges binlogs the journal still
 // needs: the next start fails permanently, naming the GTID.
 func TestServerRestartAndPurgedBinlog(t *testing.T) {
-	serverRestartAndPurgedBinlog(t, fixtures.StartMariaDB(t, fixtures.MariaDBOptions{}))
+	serverRestartAndPurgedBinlog(t, flavorMariaDB, fixtures.StartMariaDB(t, fixtures.MariaDBOptions{}))
 }
 
 // TestMySQLRestartAndPurgedBinlog is the same against MySQL.
 func TestMySQLRestartAndPurgedBinlog(t *testing.T) {
-	serverRestartAndPurgedBinlog(t, fixtures.StartMySQL(t, fixtures.MySQLOptions{}))
+	serverRestartAndPurgedBinlog(t, flavorMySQL, fixtures.StartMySQL(t, fixtures.MySQLOptions{}))
 }
 
 // restartableServer is what the restart test needs of a fixture.
@@ -185,7 +186,7 @@ type restartableServer interface {
 	PurgeBinlogs(context.Context) error
 }
 
-func serverRestartAndPurgedBinlog(t *testing.T, m restartableServer) {
+func serverRestartAndPurgedBinlog(t *testing.T, flavor string, m restartableServer) {
 	db := openDB(t, m.DSN())
 	mustExec(t, db, `CREATE TABLE r (id INT PRIMARY KEY)`)
 	cfg := testConfig(m.DSN(), "restart")
@@ -242,6 +243,23 @@ func serverRestartAndPurgedBinlog(t *testing.T, m restartableServer) {
 	resumeAfter, _ := resumeGTID(res.Position)
 	if !errors.Is(err, ErrBinlogPurged) || !errors.Is(err, capture.ErrPermanent) || resumeAfter == "" || !strings.Contains(err.Error(), resumeAfter) {
 		t.Fatalf("start after the binlog was purged (journal resumes after %q): %v", resumeAfter, err)
+	}
+	// The error names exactly the transactions that are gone: the ten
+	// inserts after the journal's last one.
+	st, _ := parseGTIDState(flavor, resumeAfter)
+	var gone string
+	if flavor == flavorMySQL {
+		for sid, tags := range st.set {
+			last := tags[gomysql.Tag{}][len(tags[gomysql.Tag{}])-1].Stop - 1
+			gone = fmt.Sprintf("%s:%d-%d", sid, last+1, last+10)
+		}
+	} else {
+		g := st.domains[0]
+		gone = fmt.Sprintf("0-%d-%d to 0-%d-%d", g.ServerID, g.SequenceNumber+1, g.ServerID, g.SequenceNumber+10)
+	}
+	t.Logf("start after the purge: %v", err)
+	if !strings.Contains(err.Error(), gone) {
+		t.Fatalf("the error should name the purged GTIDs %s: %v", gone, err)
 	}
 }
 

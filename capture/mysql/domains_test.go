@@ -1,10 +1,12 @@
 package mysql
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -177,5 +179,31 @@ func TestGTIDOutOfOrder(t *testing.T) {
 	}
 	if n != 1 {
 		t.Fatalf("journal holds %d changes, want the 1 before the bad GTID", n)
+	}
+}
+
+// TestRetentionWarning: a journal more than half the binlog retention
+// behind gets a warning at start that names both.
+func TestRetentionWarning(t *testing.T) {
+	m := fixtures.StartMariaDB(t, fixtures.MariaDBOptions{})
+	db := openDB(t, m.DSN())
+	mustExec(t, db, `SET GLOBAL binlog_expire_logs_seconds = 3600`)
+	var logs bytes.Buffer
+	cfg := testConfig(m.DSN(), "retention")
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	src := newSource(t, cfg)
+	src.flavor = flavorMariaDB
+	st, err := parseGTIDState(flavorMariaDB, gtidPos(t, db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.checkRetention(context.Background(), db, st, time.Now().Add(-20*time.Minute)); err != nil || logs.Len() != 0 {
+		t.Fatalf("20 minutes behind a 1-hour retention: %v %s", err, logs.String())
+	}
+	if err := src.checkRetention(context.Background(), db, st, time.Now().Add(-45*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "far behind") || !strings.Contains(logs.String(), "binlog_expire_logs_seconds=3600") {
+		t.Fatalf("45 minutes behind a 1-hour retention logged %q", logs.String())
 	}
 }

@@ -123,6 +123,16 @@ func (s *Source) Start(ctx context.Context, resume capture.Resume) (err error) {
 		return capture.Permanent(fmt.Errorf("resume GTID %q (%s): %w", start, s.flavor, err))
 	}
 	s.stateText = s.state.String()
+	if len(s.resume) > 0 || s.cfg.StartGTID != "" && s.cfg.StartGTID != "beginning" {
+		var last time.Time
+		if resume.Last != nil {
+			last = resume.Last.CommitTime
+		}
+		if err := s.checkRetention(ctx, db, s.state, last); err != nil {
+			snap.close()
+			return err
+		}
+	}
 	gset, err := s.state.syncSet()
 	if err != nil {
 		snap.close()
