@@ -147,7 +147,7 @@ func (s *Source) Start(ctx context.Context, resume capture.Resume) (err error) {
 	s.syncer = replication.NewBinlogSyncer(replication.BinlogSyncerConfig{
 		ServerID: s.cfg.ServerID, Flavor: s.flavor,
 		Host: host, Port: uint16(p), User: s.dsn.User, Password: s.dsn.Passwd,
-		ParseTime: false, UseDecimal: false, RenderJSONAsMySQLText: true, TimestampStringLocation: time.UTC,
+		ParseTime: true, UseDecimal: false, RenderJSONAsMySQLText: true, TimestampStringLocation: time.UTC,
 		HeartbeatPeriod: s.cfg.HeartbeatInterval, DisableRetrySync: true,
 		Logger: slog.New(slog.DiscardHandler),
 	})

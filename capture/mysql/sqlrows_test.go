@@ -385,7 +385,14 @@ func compareSnapshot(ctx context.Context, t *testing.T, q *sql.Conn, schema stri
 			continue
 		}
 		for i, v := range values {
-			if bv := bl.values[j][i]; !reflect.DeepEqual(v, bv) {
+			bv := bl.values[j][i]
+			if _, ok := bv.(time.Time); ok {
+				// ParseTime: the binlog gives DATETIME and TIMESTAMP from
+				// 1970 on as time.Time, the snapshot as text; the images
+				// (compared below) must still be the same bytes.
+				continue
+			}
+			if !reflect.DeepEqual(v, bv) {
 				t.Errorf("row %d column %s: SQLRowValues %T %#v, go-mysql %T %#v", j, cols[i].Name, v, v, bv, bv)
 			}
 		}
@@ -423,7 +430,7 @@ func readBinlogTables(ctx context.Context, t *testing.T, my *fixtures.MariaDB, s
 		Port:                    uint16(my.Port()),
 		User:                    my.User(),
 		Password:                my.Password(),
-		ParseTime:               false,
+		ParseTime:               true,
 		UseDecimal:              false,
 		RenderJSONAsMySQLText:   true,
 		TimestampStringLocation: time.UTC,

@@ -15,7 +15,7 @@ import (
 
 // The canonical value of each column type is described in
 // docs/formats/mysql-row-json.md. The inputs are what a BinlogSyncer
-// configured with ParseTime=false, UseDecimal=false,
+// configured with ParseTime=true, UseDecimal=false,
 // RenderJSONAsMySQLText=true and TimestampStringLocation=time.UTC gives;
 // a few other forms (time.Time, a decimal type) are accepted too.
 
@@ -548,10 +548,11 @@ func appendTime(dst []byte, v any, fsp int) ([]byte, error) {
 }
 
 // appendDatetime appends a DATETIME or TIMESTAMP as "YYYY-MM-DD HH:MM:SS"
-// with exactly fsp fraction digits. go-mysql (ParseTime=false) gives that
-// text already, TIMESTAMP in TimestampStringLocation (UTC) and zero values
-// as "0000-00-00 00:00:00[.000…]"; a time.Time (ParseTime=true) is
-// written in UTC.
+// with exactly fsp fraction digits. go-mysql with ParseTime=true (what
+// capture uses: it saves a fmt.Sprintf per value) gives a time.Time,
+// written here in UTC, for values from 1970 on, and text for earlier and
+// zero values ("0000-00-00 00:00:00[.000…]"), as ParseTime=false and the
+// snapshot path do for all of them.
 func appendDatetime(dst []byte, v any, fsp int) ([]byte, error) {
 	if t, ok := v.(time.Time); ok {
 		return appendTimeValue(dst, t, fsp)
@@ -582,8 +583,12 @@ func appendTimeValue(dst []byte, t time.Time, fsp int) ([]byte, error) {
 	n := len(dst)
 	dst = append(dst, '"')
 	dst = t.AppendFormat(dst, "2006-01-02 15:04:05")
+	var digits [9]byte
+	for i, ns := 8, t.Nanosecond(); i >= 0; i, ns = i-1, ns/10 {
+		digits[i] = byte('0' + ns%10)
+	}
 	var ok bool
-	if dst, ok = appendFraction(dst, fmt.Sprintf("%09d", t.Nanosecond()), fsp); !ok {
+	if dst, ok = appendFraction(dst, string(digits[:]), fsp); !ok {
 		return dst[:n], fmt.Errorf("datetime with more than %d fraction digits: %w", fsp, ErrRowValue)
 	}
 	return append(dst, '"'), nil
