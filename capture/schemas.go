@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -184,6 +185,26 @@ func (r *SchemaRecorder) Due(table string, ts *TableSchema, prev []byte, e journ
 		}
 	}
 	return e, true, reason, nil
+}
+
+// Ensure emits (through emit) the schema entry due before a row of table
+// whose schema is ts, if one is due, and notes it recorded. prev and e are
+// as for Due; incompatible is called with the reason when the version
+// fails its subject's check and the journal did not hold it yet.
+func (r *SchemaRecorder) Ensure(ctx context.Context, table string, ts *TableSchema, prev []byte, e journal.Entry,
+	emit func(context.Context, journal.Entry) error, incompatible func(reason string)) error {
+	e, due, reason, err := r.Due(table, ts, prev, e)
+	if err != nil || !due {
+		return err
+	}
+	if reason != "" && incompatible != nil {
+		incompatible(reason)
+	}
+	if err := emit(ctx, e); err != nil {
+		return err
+	}
+	r.Recorded(table, ts.FP)
+	return nil
 }
 
 // Recorded notes that table's latest recorded schema is now fp.

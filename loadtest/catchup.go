@@ -56,10 +56,14 @@ type catchupReport struct {
 	out          io.Writer
 	refName      string // e.g. "pg_recvlogical"
 	refs, cairns []float64
+	alone        []float64 // the durable journal alone, same entries (when measured)
 }
 
 func (c *catchupReport) round(r int, ref, cairn drainResult) {
 	c.refs, c.cairns = append(c.refs, ref.rate()), append(c.cairns, cairn.rate())
+	if cairn.journalAlone > 0 {
+		c.alone = append(c.alone, perSecond(cairn.changes, cairn.journalAlone))
+	}
 	order := "reference first:"
 	if r%2 == 1 {
 		order = "cairn first:"
@@ -74,4 +78,16 @@ func (c *catchupReport) summary(refLabel string, changes int, goal float64) {
 	fmt.Fprintf(c.out, "  %-50s%8.0f changes/s   %6.2f s\n", refLabel+" (median):", ref, float64(changes)/ref)
 	fmt.Fprintf(c.out, "  %-50s%8.0f changes/s   %6.2f s   ratio %.2f (goal >= %.1f)\n",
 		"cairn capture into the durable journal (median):", cairn, float64(changes)/cairn, cairn/ref, goal)
+}
+
+// ceiling prints the journal-alone median: the rate at which the durable
+// journal takes the same entries with no source, and how much of it
+// capture reaches and the reference needs.
+func (c *catchupReport) ceiling(changes int) {
+	if len(c.alone) == 0 {
+		return
+	}
+	alone, ref, cairn := median(c.alone), median(c.refs), median(c.cairns)
+	fmt.Fprintf(c.out, "  %-50s%8.0f changes/s   %6.2f s   capture reaches %.2f of it; it is %.2f of the reference\n",
+		"the same entries appended with no source (median):", alone, float64(changes)/alone, cairn/alone, alone/ref)
 }

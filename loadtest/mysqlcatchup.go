@@ -303,6 +303,7 @@ func runMySQLCatchup(ctx context.Context, log *slog.Logger, cfg mysqlBench, my *
 		log.Info("catch-up round done", "round", r+1)
 	}
 	report.summary("mariadb-binlog -v > /dev/null", bl.changes, 0.5)
+	report.ceiling(bl.changes)
 	return nil
 }
 
@@ -578,7 +579,48 @@ func drainMySQLCairn(ctx context.Context, my *fixtures.MariaDB, bl myBacklog, se
 	if err := checkMySQLJournal(ctx, store, bl); err != nil {
 		return drainResult{}, err
 	}
-	return drainResult{changes: bl.changes, elapsed: elapsed}, nil
+	alone, err := journalAlone(ctx, store, dir+"-alone")
+	if err != nil {
+		return drainResult{}, fmt.Errorf("journal alone: %w", err)
+	}
+	return drainResult{changes: bl.changes, elapsed: elapsed, journalAlone: alone}, nil
+}
+
+// journalAlone appends the entries capture wrote to store again, into a
+// fresh journal in dir, in batches of the capture loop's size, with no
+// source: what the durable journal alone takes for the same entries on
+// this machine, in the same run. It returns the time the appends took.
+func journalAlone(ctx context.Context, store journal.Store, dir string) (time.Duration, error) {
+	defer os.RemoveAll(dir)
+	var entries []journal.Entry
+	for from := uint64(1); ; {
+		recs, err := store.Read(ctx, mysqlCatchupStream, from, 10_000)
+		if err != nil {
+			return 0, err
+		}
+		if len(recs) == 0 {
+			break
+		}
+		for i := range recs {
+			e := recs[i].Entry
+			e.Stream, e.Seq, e.PrevHash, e.RecordedAt = "", 0, journal.Hash{}, time.Time{}
+			entries = append(entries, e)
+		}
+		from += uint64(len(recs))
+	}
+	fresh, err := badgerstore.Open(badgerstore.DefaultConfig(dir))
+	if err != nil {
+		return 0, err
+	}
+	defer fresh.Close()
+	batch := mysql.DefaultConfig(mysqlCatchupStream, "x@tcp(h:1)/d").MaxBatch
+	start := time.Now()
+	for i := 0; i < len(entries); i += batch {
+		if _, err := fresh.Append(ctx, mysqlCatchupStream, entries[i:min(i+batch, len(entries))]); err != nil {
+			return 0, err
+		}
+	}
+	return time.Since(start), nil
 }
 
 // checkMySQLJournal counts the journal's entries by kind and op.

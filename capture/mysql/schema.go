@@ -136,19 +136,10 @@ func shapeSignature(db, table string, cols []ColumnInfo, pk []int) string {
 // recorded schema. prev is the position of the entry emitted just before;
 // e carries the transaction's TxID and commit time.
 func (s *Source) ensureSchema(ctx context.Context, table string, ts *capture.TableSchema, prev []byte, e journal.Entry) error {
-	e, due, reason, err := s.schemas.Due(table, ts, prev, e)
-	if err != nil || !due {
-		return err
-	}
-	if reason != "" {
+	return s.schemas.Ensure(ctx, table, ts, prev, e, s.emit, func(reason string) {
 		s.incompatible.Add(1)
 		s.log.Warn("incompatible schema version recorded", "subject", ts.Subject, "fingerprint", ts.FP.String(), "reason", reason)
-	}
-	if err := s.emit(ctx, e); err != nil {
-		return err
-	}
-	s.schemas.Recorded(table, ts.FP)
-	return nil
+	})
 }
 
 // encodeImages turns a change's JSON images into Avro appended to buf. ok

@@ -257,19 +257,10 @@ func (s *Source) initSchemas(resume capture.Resume) error {
 // just before; txid and commit time are the transaction's.
 func (s *Source) ensureSchema(ctx context.Context, table string, ts *tableSchema, prev []byte, txid string, e journal.Entry) error {
 	e.TxID = txid
-	e, due, reason, err := s.schemas.Due(table, ts, prev, e)
-	if err != nil || !due {
-		return err
-	}
-	if reason != "" {
+	return s.schemas.Ensure(ctx, table, ts, prev, e, s.emit, func(reason string) {
 		s.incompatible.Add(1)
 		s.log.Warn("incompatible schema version recorded", "subject", ts.Subject, "fingerprint", ts.FP.String(), "reason", reason)
-	}
-	if err := s.emit(ctx, e); err != nil {
-		return err
-	}
-	s.schemas.Recorded(table, ts.FP)
-	return nil
+	})
 }
 
 // IncompatibleSchemas counts the schema versions recorded by this source
