@@ -5,12 +5,15 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
+	"math/rand/v2"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
+	"github.com/go-mysql-org/go-mysql/replication"
 	_ "github.com/go-sql-driver/mysql"
 
 	"github.com/cairnlog/cairn/capture"
@@ -268,9 +271,19 @@ func serverRestartAndPurgedBinlog(t *testing.T, flavor string, m restartableServ
 // information_schema, read again after DDL.
 func TestMinimalRowMetadata(t *testing.T) {
 	m := fixtures.StartMariaDB(t, fixtures.MariaDBOptions{Extra: map[string]string{"binlog_row_metadata": "MINIMAL"}})
-	db := openDB(t, m.DSN())
+	minimalRowMetadata(t, m.DSN())
+}
+
+// TestMySQLMinimalRowMetadata: MINIMAL is MySQL's default.
+func TestMySQLMinimalRowMetadata(t *testing.T) {
+	m := fixtures.StartMySQL(t, fixtures.MySQLOptions{Extra: map[string]string{"binlog_row_metadata": "MINIMAL"}})
+	minimalRowMetadata(t, m.DSN())
+}
+
+func minimalRowMetadata(t *testing.T, dsn string) {
+	db := openDB(t, dsn)
 	mustExec(t, db, `CREATE TABLE t (id INT UNSIGNED PRIMARY KEY, e ENUM('a','b'), v VARCHAR(10))`)
-	cfg := testConfig(m.DSN(), "minimal")
+	cfg := testConfig(dsn, "minimal")
 	cfg.StartGTID = gtidPos(t, db)
 	r := startCapture(t, cfg)
 	mustExec(t, db, `INSERT INTO t VALUES (4294967295, 'b', 'x')`)
@@ -327,5 +340,73 @@ func TestBadServerSettings(t *testing.T) {
 	}
 	if err := DefaultConfig("x", "").Validate(); err == nil || !strings.Contains(err.Error(), "dsn") {
 		t.Fatalf("missing dsn: %v", err)
+	}
+}
+
+// TestMySQLBadServerSettings: MySQL without GTIDs is refused, naming the
+// settings to change.
+func TestMySQLBadServerSettings(t *testing.T) {
+	m := fixtures.StartMySQL(t, fixtures.MySQLOptions{Extra: map[string]string{"gtid_mode": "OFF", "enforce_gtid_consistency": "OFF"}})
+	src := newSource(t, testConfig(m.DSN(), "nogtid"))
+	err := src.Start(context.Background(), capture.Resume{})
+	src.Close()
+	if !errors.Is(err, ErrServerSettings) || !errors.Is(err, capture.ErrPermanent) || !strings.Contains(err.Error(), "gtid_mode=ON") {
+		t.Fatalf("MySQL with gtid_mode OFF: %v", err)
+	}
+}
+
+// TestMySQLCompressedTransactions: with binlog_transaction_compression a
+// transaction's events arrive inside one compressed payload event; they
+// are captured as if they were not.
+func TestMySQLCompressedTransactions(t *testing.T) {
+	m := fixtures.StartMySQL(t, fixtures.MySQLOptions{Extra: map[string]string{"binlog_transaction_compression": "ON"}})
+	db := openDB(t, m.DSN())
+	mustExec(t, db, `CREATE TABLE z (id INT PRIMARY KEY, v VARCHAR(100))`)
+	cfg := testConfig(m.DSN(), "compressed")
+	cfg.StartGTID = gtidPos(t, db)
+	r := startCapture(t, cfg)
+	mustExec(t, db, `BEGIN; INSERT INTO z VALUES (1, REPEAT('a', 100)), (2, 'b'); UPDATE z SET v = 'c' WHERE id = 2; COMMIT`)
+	mustExec(t, db, `ALTER TABLE z ADD COLUMN n INT`)
+	mustExec(t, db, `INSERT INTO z VALUES (3, 'd', 4)`)
+	var got []string
+	for _, rec := range capturetest.MustRender(r.WaitChanges(t, 5)) {
+		switch rec.Kind {
+		case journal.KindTxBegin, journal.KindTxCommit:
+			got = append(got, rec.Kind.String())
+		case journal.KindChange:
+			if rec.Op == journal.OpDDL {
+				got = append(got, "ddl")
+				continue
+			}
+			got = append(got, fmt.Sprintf("%s %s", rec.Op, rec.After))
+		}
+	}
+	want := []string{"tx_begin", `insert {"id":1,"v":"` + strings.Repeat("a", 100) + `"}`, `insert {"id":2,"v":"b"}`, `update {"id":2,"v":"c"}`, "tx_commit",
+		"tx_begin", "ddl", "tx_commit", "tx_begin", `insert {"id":3,"v":"d","n":4}`, "tx_commit"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("captured:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// The test proves something only if the server really compressed.
+	st, _ := parseGTIDState(flavorMySQL, cfg.StartGTID)
+	gset, _ := st.syncSet()
+	syncer := replication.NewBinlogSyncer(replication.BinlogSyncerConfig{
+		ServerID: 1<<29 + rand.Uint32N(1<<28), Flavor: flavorMySQL, Host: m.Host(), Port: uint16(m.Port()), User: m.User(),
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	defer syncer.Close()
+	streamer, err := syncer.StartSyncGTID(gset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for payloads := 0; payloads < 2; {
+		ev, err := streamer.GetEvent(ctx)
+		if err != nil {
+			t.Fatalf("%d compressed transaction payloads in the binlog, want 2: %v", payloads, err)
+		}
+		if _, ok := ev.Event.(*replication.TransactionPayloadEvent); ok {
+			payloads++
+		}
 	}
 }
