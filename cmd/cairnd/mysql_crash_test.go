@@ -14,6 +14,7 @@ import (
 
 	_ "github.com/go-sql-driver/mysql"
 
+	"github.com/cairnlog/cairn/capture/capturetest"
 	"github.com/cairnlog/cairn/fixtures"
 	"github.com/cairnlog/cairn/journal"
 )
@@ -160,6 +161,18 @@ func mysqlCrashDeterminism(t *testing.T, dsn, posQuery string) {
 	}
 	if _, err := journal.VerifyStream(t.Context(), jb, "shop", jb.VerifierKey(), false, nil); err != nil {
 		t.Fatal(err)
+	}
+	// Rows are Avro under two schema versions; rendered back, the first
+	// update after the ALTER shows the new column's default.
+	var updated string
+	for _, r := range capturetest.MustRender(readAll(t, jb)) {
+		if r.Kind == journal.KindChange && r.Op == journal.OpUpdate && string(r.Key) == `{"id":1}` {
+			updated = string(r.After)
+			break
+		}
+	}
+	if want := `{"id":1,"customer":1,"amount":"0.01","note":"note 1","status":"paid","updated":"2026-11-26 00:00:01.000000","region":"eu"}`; updated != want {
+		t.Fatalf("row 1 after its update renders as\n%s\nwant\n%s", updated, want)
 	}
 	t.Logf("201000 changes, %d entries, 20 kills, head %s", headB.Seq, headB.Hash)
 }
