@@ -353,6 +353,13 @@ func TestMySQLBadServerSettings(t *testing.T) {
 	if !errors.Is(err, ErrServerSettings) || !errors.Is(err, capture.ErrPermanent) || !strings.Contains(err.Error(), "gtid_mode=ON") {
 		t.Fatalf("MySQL with gtid_mode OFF: %v", err)
 	}
+	partial := fixtures.StartMySQL(t, fixtures.MySQLOptions{Extra: map[string]string{"binlog_row_value_options": "PARTIAL_JSON"}})
+	src = newSource(t, testConfig(partial.DSN(), "partialjson"))
+	err = src.Start(context.Background(), capture.Resume{})
+	src.Close()
+	if !errors.Is(err, ErrServerSettings) || !strings.Contains(err.Error(), "binlog_row_value_options=''") {
+		t.Fatalf("MySQL with PARTIAL_JSON: %v", err)
+	}
 }
 
 // TestMySQLCompressedTransactions: with binlog_transaction_compression a

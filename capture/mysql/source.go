@@ -225,6 +225,14 @@ func (s *Source) preflight(ctx context.Context, db *sql.DB) (string, error) {
 	if s.flavor == flavorMySQL && !strings.EqualFold(gtidMode, "ON") {
 		return "", capture.Permanent(fmt.Errorf("%w: gtid_mode is %s on MySQL %s: Cairn positions are GTIDs; set gtid_mode=ON and enforce_gtid_consistency=ON", ErrServerSettings, gtidMode, version))
 	}
+	if s.flavor == flavorMySQL {
+		// PARTIAL_JSON logs JSON updates as diffs, not whole documents:
+		// the after image would not be the row.
+		var opts string
+		if err := db.QueryRowContext(ctx, `SELECT @@binlog_row_value_options`).Scan(&opts); err == nil && strings.Contains(strings.ToUpper(opts), "PARTIAL_JSON") {
+			return "", capture.Permanent(fmt.Errorf("%w: binlog_row_value_options is %s: JSON updates would be logged as diffs, not rows; set binlog_row_value_options=''", ErrServerSettings, opts))
+		}
+	}
 	for _, c := range []struct {
 		ok  bool
 		fix string
