@@ -3,6 +3,7 @@ package mysql
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -50,12 +51,20 @@ func (s *Source) planSnapshot(ctx context.Context, resume capture.Resume) (*snap
 	p := &snapshotPlan{}
 	switch {
 	case len(resume.Position) == 0:
-	case resume.Last != nil && resume.Last.Kind == journal.KindSnapshotRead:
+	case resume.Last != nil && (resume.Last.Kind == journal.KindSnapshotRead ||
+		resume.Last.Kind == journal.KindSchema && resume.Last.TxID == ""):
+		// The last entry is a copied row, or the schema entry before a
+		// table's first row (binlog schema entries carry their GTID as
+		// TxID; snapshot ones none): the copy resumes after that row's key,
+		// or from the start of that table.
 		var err error
 		if p.counter, err = positionIndex(resume.Position); err != nil {
 			return nil, capture.Permanent(fmt.Errorf("the journal's last position: %w", err))
 		}
-		p.table, p.after = resume.Last.Table, resume.Last.Key
+		p.table = resume.Last.Table
+		if resume.Last.Kind == journal.KindSnapshotRead {
+			p.after = resume.Last.Key
+		}
 		p.gtid, _ = resumeGTID(resume.Position)
 		s.log.Info("resuming the initial snapshot", "after_row", p.counter, "table", p.table)
 	default:
@@ -67,31 +76,19 @@ func (s *Source) planSnapshot(ctx context.Context, resume capture.Resume) (*snap
 	}
 	p.conn = conn
 	fresh := p.gtid == "" && len(resume.Position) == 0
-	stmts := []string{"SET time_zone = '+00:00'", "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"}
 	if fresh && s.flavor == flavorMySQL {
-		// MySQL cannot say which GTID set a consistent snapshot matches, so
-		// commits are held off for the moment it takes to open one and read
-		// @@gtid_executed (needs the RELOAD privilege), as mysqldump
-		// --single-transaction --set-gtid-purged does.
-		stmts = []string{stmts[0], stmts[1], "FLUSH TABLES WITH READ LOCK", stmts[2]}
+		if err := s.openMySQLSnapshot(ctx, p); err != nil {
+			return nil, err
+		}
+		return p, nil
 	}
-	for _, q := range stmts {
+	for _, q := range []string{"SET time_zone = '+00:00'", "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			p.close()
 			return nil, fmt.Errorf("snapshot: %s: %w", q, err)
 		}
 	}
-	if fresh && s.flavor == flavorMySQL {
-		err := conn.QueryRowContext(ctx, "SELECT @@global.gtid_executed").Scan(&p.gtid)
-		if _, uerr := conn.ExecContext(ctx, "UNLOCK TABLES"); err == nil {
-			err = uerr
-		}
-		if err != nil {
-			p.close()
-			return nil, fmt.Errorf("snapshot: read the GTID set it matches: %w", err)
-		}
-		s.log.Info("initial snapshot", "gtid", p.gtid)
-	} else if fresh {
+	if fresh {
 		var file, pos string
 		rows, err := conn.QueryContext(ctx, "SHOW STATUS WHERE Variable_name IN ('binlog_snapshot_file', 'binlog_snapshot_position')")
 		if err != nil {
@@ -127,6 +124,49 @@ func (s *Source) planSnapshot(ctx context.Context, resume capture.Resume) (*snap
 	}
 	p.gtid, p.ordinal = st.String(), st.ordinal
 	return p, nil
+}
+
+// openMySQLSnapshot opens the snapshot transaction on a MySQL server and
+// reads the GTID set it matches. MySQL cannot say which GTID set a
+// consistent snapshot matches, so commits are held off for the moment it
+// takes to open one and read @@gtid_executed (FLUSH TABLES WITH READ LOCK,
+// which needs RELOAD), as mysqldump --single-transaction --set-gtid-purged
+// does. The lock is released on every path; on an error the connection is
+// discarded rather than returned to the pool, so no lock can outlive it.
+func (s *Source) openMySQLSnapshot(ctx context.Context, p *snapshotPlan) (err error) {
+	conn := p.conn
+	defer func() {
+		if err != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn }) // drop the session, and any lock with it
+			p.close()
+		}
+	}()
+	for _, q := range []string{"SET time_zone = '+00:00'", "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+		"SET SESSION lock_wait_timeout = 10"} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("snapshot: %s: %w", q, err)
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "FLUSH TABLES WITH READ LOCK"); err != nil {
+		return fmt.Errorf("snapshot: FLUSH TABLES WITH READ LOCK (needs the RELOAD privilege; waits at most lock_wait_timeout for running statements): %w", err)
+	}
+	_, err = conn.ExecContext(ctx, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+	if err == nil {
+		err = conn.QueryRowContext(ctx, "SELECT @@global.gtid_executed").Scan(&p.gtid)
+	}
+	if _, uerr := conn.ExecContext(ctx, "UNLOCK TABLES"); err == nil && uerr != nil {
+		err = fmt.Errorf("UNLOCK TABLES: %w", uerr)
+	}
+	if err != nil {
+		return fmt.Errorf("snapshot: open it and read the GTID set it matches: %w", err)
+	}
+	st, err := parseGTIDState(flavorMySQL, p.gtid)
+	if err != nil {
+		return capture.Permanent(fmt.Errorf("snapshot GTID set %q: %w", p.gtid, err))
+	}
+	p.gtid, p.ordinal = st.String(), st.ordinal
+	s.log.Info("initial snapshot", "gtid", p.gtid)
+	return nil
 }
 
 func (s *Source) snapshotTables(ctx context.Context, p *snapshotPlan) ([]string, error) {

@@ -60,6 +60,7 @@ type txState struct {
 	begun      bool // tx_begin emitted (it waits for the first captured change)
 	standalone bool // a MariaDB DDL event group: no BEGIN/XID around it
 	sawBegin   bool // a BEGIN query opened the transaction
+	sawQuery   bool // a query event came in this group
 }
 
 // New returns a source; Start connects it.
@@ -78,6 +79,12 @@ func New(cfg Config) (*Source, error) {
 // Start checks the server, then streams from the GTID after the journal's
 // last complete transaction (or from now, for a new stream).
 func (s *Source) Start(ctx context.Context, resume capture.Resume) (err error) {
+	defer func() {
+		if err != nil && s.db != nil { // a failed start leaves no pool behind
+			s.db.Close()
+			s.db = nil
+		}
+	}()
 	s.resume = append([]byte(nil), resume.Position...)
 	s.queue = capture.NewQueue(s.cfg.MaxBatch, s.cfg.MaxBuffered)
 	s.colsFor, s.infoSchema, s.tx = map[*replication.TableMapEvent]tableShape{}, map[string]tableShape{}, txState{}

@@ -15,13 +15,28 @@ import (
 	"github.com/cairnlog/cairn/journal"
 )
 
+// MariaDB GTID event flags go-mysql does not name (log_event.h).
+const (
+	mariadbPreparedXA  = 64
+	mariadbCompletedXA = 128
+)
+
 var systemSchemas = map[string]bool{"mysql": true, "information_schema": true, "performance_schema": true, "sys": true}
 
 // handle turns one binlog event into journal entries.
 func (s *Source) handle(ctx context.Context, ev *replication.BinlogEvent) error {
 	switch e := ev.Event.(type) {
 	case *replication.MariadbGTIDEvent:
-		return s.open(txGTID{maria: e.GTID}, ev.Header.Timestamp, e.IsStandalone() || e.IsDDL())
+		if e.Flags&(mariadbPreparedXA|mariadbCompletedXA) != 0 {
+			// An XA group carries its rows at prepare and commits (or
+			// rolls back) in a later group; journaling them at prepare
+			// could record changes that never committed.
+			return capture.Permanent(fmt.Errorf("%w: XA transaction in GTID %s: Cairn does not capture XA transactions; "+
+				"the journal keeps everything before it", ErrUnsupported, e.GTID.String()))
+		}
+		// FL_STANDALONE: a group without COMMIT or Xid (DDL). CREATE TABLE
+		// ... SELECT is flagged DDL but ends in a COMMIT after its rows.
+		return s.open(txGTID{maria: e.GTID}, ev.Header.Timestamp, e.IsStandalone())
 	case *replication.GTIDEvent:
 		sid, err := uuid.FromBytes(e.SID)
 		if err != nil {
@@ -36,22 +51,7 @@ func (s *Source) handle(ctx context.Context, ev *replication.BinlogEvent) error 
 			}
 		}
 	case *replication.QueryEvent:
-		q := strings.TrimSpace(string(e.Query))
-		switch {
-		case strings.EqualFold(q, "BEGIN"):
-			s.tx.sawBegin = true
-		case strings.EqualFold(q, "COMMIT"): // non-transactional engines
-			return s.commit(ctx)
-		default:
-			if err := s.ddl(ctx, string(e.Schema), q); err != nil {
-				return err
-			}
-			// A DDL is a transaction of its own, without BEGIN or Xid:
-			// MariaDB flags its event group, MySQL just sends the query.
-			if s.tx.standalone || !s.tx.sawBegin {
-				return s.commit(ctx)
-			}
-		}
+		return s.query(ctx, string(e.Schema), strings.TrimSpace(string(e.Query)))
 	case *replication.XIDEvent:
 		return s.commit(ctx)
 	case *replication.RowsEvent:
@@ -65,8 +65,50 @@ func (s *Source) handle(ctx context.Context, ev *replication.BinlogEvent) error 
 	return nil
 }
 
+// query handles a query event: transaction control, or a statement that
+// is journaled as DDL.
+func (s *Source) query(ctx context.Context, schema, q string) error {
+	first := !s.tx.sawQuery
+	s.tx.sawQuery = true
+	switch {
+	case strings.EqualFold(q, "BEGIN"):
+		s.tx.sawBegin = true
+		return nil
+	case strings.EqualFold(q, "COMMIT"), strings.EqualFold(q, "ROLLBACK"):
+		// COMMIT ends a group of non-transactional changes. A group that
+		// ends in ROLLBACK holds only the non-transactional changes the
+		// rollback could not undo: they happened, so they are kept.
+		return s.commit(ctx)
+	case hasPrefixFold(q, "SAVEPOINT"), hasPrefixFold(q, "ROLLBACK TO"), hasPrefixFold(q, "RELEASE SAVEPOINT"):
+		return nil // the binlog holds only what the transaction kept
+	case hasPrefixFold(q, "XA "):
+		// An XA transaction's rows come in a prepared group and commit (or
+		// roll back) in a later one; journaling them at prepare could
+		// record changes that never committed.
+		return capture.Permanent(fmt.Errorf("%w: XA transaction in GTID %s (%.40q): Cairn does not capture XA transactions; "+
+			"the journal keeps everything before it", ErrUnsupported, s.tx.text, q))
+	}
+	if err := s.ddl(ctx, schema, q); err != nil {
+		return err
+	}
+	// A DDL is a transaction of its own, without BEGIN or Xid: MariaDB
+	// flags its event group, MySQL sends the query as the group's first.
+	if s.tx.standalone || s.flavor == flavorMySQL && first && !s.tx.sawBegin {
+		return s.commit(ctx)
+	}
+	return nil
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
 // open starts a transaction at its GTID event.
 func (s *Source) open(g txGTID, timestamp uint32, standalone bool) error {
+	if s.tx.open && s.tx.begun {
+		return capture.Permanent(fmt.Errorf("%w: transaction %s ended without Xid or COMMIT before %s began; "+
+			"the journal keeps everything before it", ErrProtocol, s.tx.text, g.String(s.flavor)))
+	}
 	ordinal, err := s.state.next(g)
 	if err != nil {
 		return capture.Permanent(err)
@@ -99,7 +141,7 @@ func (s *Source) entry(kind journal.Kind, index uint64, resumeAfter string) jour
 // transaction that touched no captured table leaves no trace.
 func (s *Source) begin(ctx context.Context) error {
 	if !s.tx.open {
-		return fmt.Errorf("%w: row change outside a GTID event group", ErrProtocol)
+		return capture.Permanent(fmt.Errorf("%w: row change outside a GTID event group (after %s)", ErrProtocol, s.stateText))
 	}
 	if s.tx.begun {
 		return nil
@@ -204,11 +246,9 @@ type tableShape struct {
 
 // ddl records a schema change statement of a captured database.
 func (s *Source) ddl(ctx context.Context, schema, query string) error {
-	for name := range s.infoSchema {
-		if strings.HasPrefix(name, schema+".") {
-			delete(s.infoSchema, name) // the shape may have changed: read it again
-		}
-	}
+	// Any table's shape may have changed (the statement can name another
+	// database than the session's): read every shape again.
+	clear(s.infoSchema)
 	if systemSchemas[schema] || s.tables == nil && s.dsn.DBName != "" && schema != s.dsn.DBName {
 		return nil
 	}

@@ -1,0 +1,184 @@
+package mysql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cairnlog/cairn/capture"
+	"github.com/cairnlog/cairn/capture/capturetest"
+	"github.com/cairnlog/cairn/fixtures"
+	"github.com/cairnlog/cairn/journal"
+	"github.com/cairnlog/cairn/journal/journaltest"
+)
+
+// TestSavepointsAndCreateSelect: savepoints inside a transaction are not
+// statements to journal and do not end it, and CREATE TABLE ... SELECT
+// keeps its rows, on both flavours.
+func TestSavepointsAndCreateSelect(t *testing.T) {
+	t.Run("mariadb", func(t *testing.T) {
+		m := fixtures.SharedMariaDB(t)
+		savepointsAndCreateSelect(t, m.DSN(), m.Database())
+	})
+	t.Run("mysql", func(t *testing.T) {
+		m := fixtures.SharedMySQL(t)
+		savepointsAndCreateSelect(t, m.DSN(), m.Database())
+	})
+}
+
+func savepointsAndCreateSelect(t *testing.T, dsn, db0 string) {
+	db := openDB(t, dsn)
+	mustExec(t, db, `CREATE TABLE sp (id INT PRIMARY KEY)`)
+	cfg := testConfig(dsn, "savepoints")
+	cfg.StartGTID = gtidPos(t, db)
+	r := startCapture(t, cfg)
+	mustExec(t, db, `BEGIN; INSERT INTO sp VALUES (1); SAVEPOINT a; INSERT INTO sp VALUES (2); SAVEPOINT b; INSERT INTO sp VALUES (3);
+		ROLLBACK TO SAVEPOINT b; RELEASE SAVEPOINT a; INSERT INTO sp VALUES (4); COMMIT`)
+	mustExec(t, db, `CREATE TABLE cs (id INT PRIMARY KEY) SELECT id FROM sp WHERE id < 3`)
+	mustExec(t, db, `INSERT INTO sp VALUES (5)`)
+	var got []string
+	for _, rec := range capturetest.MustRender(r.WaitChanges(t, 6)) {
+		switch {
+		case rec.Kind == journal.KindTxBegin || rec.Kind == journal.KindTxCommit:
+			got = append(got, rec.Kind.String())
+		case rec.Kind == journal.KindChange && rec.Op == journal.OpDDL:
+			got = append(got, "ddl "+strings.Fields(string(rec.Payload))[0])
+		case rec.Kind == journal.KindChange:
+			got = append(got, fmt.Sprintf("%s %s %s", rec.Op, strings.TrimPrefix(rec.Table, db0+"."), rec.After))
+		}
+	}
+	want := []string{
+		"tx_begin", `insert sp {"id":1}`, `insert sp {"id":2}`, `insert sp {"id":4}`, "tx_commit",
+		"tx_begin", "ddl CREATE", `insert cs {"id":1}`, `insert cs {"id":2}`, "tx_commit",
+		"tx_begin", `insert sp {"id":5}`, "tx_commit",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("captured:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestXARefused: an XA transaction stops capture with an error naming it,
+// after everything before it is journaled.
+func TestXARefused(t *testing.T) {
+	t.Run("mariadb", func(t *testing.T) {
+		m := fixtures.SharedMariaDB(t)
+		xaRefused(t, m.DSN())
+	})
+	t.Run("mysql", func(t *testing.T) {
+		m := fixtures.SharedMySQL(t)
+		xaRefused(t, m.DSN())
+	})
+}
+
+func xaRefused(t *testing.T, dsn string) {
+	db := openDB(t, dsn)
+	mustExec(t, db, `CREATE TABLE xa (id INT PRIMARY KEY)`)
+	cfg := testConfig(dsn, "xa")
+	cfg.StartGTID = gtidPos(t, db)
+	r := startCapture(t, cfg)
+	mustExec(t, db, `INSERT INTO xa VALUES (1)`)
+	r.WaitChanges(t, 1)
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, q := range []string{`XA START 'x1'`, `INSERT INTO xa VALUES (2)`, `XA END 'x1'`, `XA PREPARE 'x1'`, `XA COMMIT 'x1'`} {
+		if _, err := conn.ExecContext(context.Background(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	err, ended := r.Ended(30 * time.Second)
+	if !ended || !errors.Is(err, ErrUnsupported) || !errors.Is(err, capture.ErrPermanent) || !strings.Contains(err.Error(), "XA") {
+		t.Fatalf("capture across an XA transaction: ended %v, %v", ended, err)
+	}
+	n := 0
+	for _, rec := range journaltest.ReadAll(t, r.Store, "xa") {
+		if rec.Kind == journal.KindChange {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("journal holds %d changes, want the 1 before the XA transaction", n)
+	}
+}
+
+// TestSnapshotResumesFromEveryEntry crashes the initial snapshot after
+// each of its entries in turn (a journal holding the first k entries of a
+// clean run, schema entries included) and checks every resumed run ends
+// with the clean run's journal.
+func TestSnapshotResumesFromEveryEntry(t *testing.T) {
+	m := fixtures.SharedMariaDB(t)
+	db := openDB(t, m.DSN())
+	mustExec(t, db, `CREATE TABLE s1 (id INT PRIMARY KEY, v VARCHAR(5)); CREATE TABLE s2 (k VARCHAR(5) PRIMARY KEY, n BIGINT)`)
+	mustExec(t, db, `INSERT INTO s1 VALUES (1, 'a'), (2, 'b'), (3, 'c'); INSERT INTO s2 VALUES ('x', 1), ('y', 2), ('z', 3)`)
+	cfg := testConfig(m.DSN(), "every")
+	cfg.Snapshot, cfg.SnapshotChunk = "initial", 2
+	clean := startCapture(t, cfg)
+	want := waitEntries(t, clean, "every", 8) // two schema entries, six rows
+	clean.Stop(t)
+	for k := 1; k < len(want); k++ {
+		r := capturetest.NewLoop(t, "every")
+		prefix := make([]journal.Entry, k)
+		for i := range prefix {
+			e := want[i].Entry
+			e.Stream, e.Seq, e.PrevHash, e.RecordedAt = "", 0, journal.Hash{}, time.Time{}
+			prefix[i] = e
+		}
+		if _, err := r.Store.Append(context.Background(), "every", prefix); err != nil {
+			t.Fatal(err)
+		}
+		r.Start(t, newSource(t, cfg))
+		got := waitEntries(t, r, "every", len(want))
+		r.Stop(t)
+		if len(got) != len(want) || got[len(got)-1].Hash != want[len(want)-1].Hash {
+			t.Fatalf("resumed after entry %d (%s): %d entries, head differs from the clean run's %d", k, want[k-1].Kind, len(got), len(want))
+		}
+	}
+}
+
+func waitEntries(t *testing.T, r *capturetest.Loop, stream string, n int) []journal.Record {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		recs := journaltest.ReadAll(t, r.Store, stream)
+		if len(recs) >= n {
+			time.Sleep(100 * time.Millisecond) // nothing more may come
+			return journaltest.ReadAll(t, r.Store, stream)
+		}
+		if err, ended := r.Ended(0); ended {
+			t.Fatalf("capture stopped early: %v", err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d entries after 30 s", len(recs), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestMinimalMetadataDDLFromAnotherDatabase: without full row metadata, a
+// DDL run while another database is the session's default still makes
+// capture read the changed table's columns again.
+func TestMinimalMetadataDDLFromAnotherDatabase(t *testing.T) {
+	m := fixtures.StartMariaDB(t, fixtures.MariaDBOptions{Extra: map[string]string{"binlog_row_metadata": "MINIMAL"}})
+	db := openDB(t, m.DSN())
+	mustExec(t, db, `CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10)); CREATE DATABASE other`)
+	cfg := testConfig(m.DSN(), "otherdb")
+	cfg.StartGTID = gtidPos(t, db)
+	r := startCapture(t, cfg)
+	mustExec(t, db, `INSERT INTO t VALUES (1, 'x')`)
+	r.WaitChanges(t, 1)
+	mustExec(t, db, `USE other; ALTER TABLE `+m.Database()+`.t CHANGE v w VARCHAR(10); INSERT INTO `+m.Database()+`.t VALUES (2, 'y')`)
+	var got []string
+	for _, rec := range capturetest.MustRender(r.WaitChanges(t, 2)) {
+		if rec.Kind == journal.KindChange && rec.Op == journal.OpInsert {
+			got = append(got, string(rec.After))
+		}
+	}
+	if want := `{"id":1,"v":"x"} {"id":2,"w":"y"}`; strings.Join(got, " ") != want {
+		t.Fatalf("captured %s, want %s", strings.Join(got, " "), want)
+	}
+}
