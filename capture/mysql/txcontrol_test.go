@@ -40,7 +40,8 @@ func savepointsAndCreateSelect(t *testing.T, dsn, db0 string) {
 	mustExec(t, db, `CREATE TABLE cs (id INT PRIMARY KEY) SELECT id FROM sp WHERE id < 3`)
 	mustExec(t, db, `INSERT INTO sp VALUES (5)`)
 	var got []string
-	for _, rec := range capturetest.MustRender(r.WaitChanges(t, 6)) {
+	// Seven changes: sp 1, 2, 4, the DDL, cs 1, 2, then sp 5.
+	for _, rec := range capturetest.MustRender(r.WaitChanges(t, 7)) {
 		switch {
 		case rec.Kind == journal.KindTxBegin || rec.Kind == journal.KindTxCommit:
 			got = append(got, rec.Kind.String())
