@@ -20,6 +20,11 @@ type Resume struct {
 	// schemas decides from it, never from an earlier session's memory,
 	// whether a table's shape is new.
 	Schemas map[string]journal.Entry
+	// SchemaHistory is every `schema` entry of the stream, in journal
+	// order: replayed into the registry, it makes compatibility verdicts
+	// against earlier versions (the *_TRANSITIVE modes) what an
+	// uninterrupted run would record.
+	SchemaHistory []journal.Entry
 }
 
 // Source is a change stream that can resume from a journal position.
@@ -157,17 +162,18 @@ func resumePoint(ctx context.Context, store Appender, stream string) (Resume, er
 		return r, fmt.Errorf("read the last entry of %s: %v", stream, err)
 	}
 	r.Position, r.Last = hw, &recs[0].Entry
-	heads, err := journal.LatestSchemas(ctx, store, stream)
+	versions, err := journal.AllSchemas(ctx, store, stream)
 	if err != nil {
-		return r, fmt.Errorf("read the latest schemas of %s: %w", stream, err)
+		return r, fmt.Errorf("read the schema entries of %s: %w", stream, err)
 	}
-	r.Schemas = make(map[string]journal.Entry, len(heads))
-	for table, h := range heads {
-		recs, err := store.Read(ctx, stream, h.Seq, 1)
-		if err != nil || len(recs) != 1 || recs[0].Kind != journal.KindSchema || recs[0].Table != table {
-			return r, fmt.Errorf("read the schema entry %d of %s (%s): %v", h.Seq, stream, table, err)
+	r.Schemas = make(map[string]journal.Entry, len(versions))
+	for _, v := range versions {
+		recs, err := store.Read(ctx, stream, v.Seq, 1)
+		if err != nil || len(recs) != 1 || recs[0].Kind != journal.KindSchema || recs[0].Table != v.Table {
+			return r, fmt.Errorf("read the schema entry %d of %s (%s): %v", v.Seq, stream, v.Table, err)
 		}
-		r.Schemas[table] = recs[0].Entry
+		r.SchemaHistory = append(r.SchemaHistory, recs[0].Entry)
+		r.Schemas[v.Table] = recs[0].Entry // versions are in seq order: the last one wins
 	}
 	return r, nil
 }

@@ -105,18 +105,25 @@ func NewSchemaRecorder(modes SchemaModes, resume Resume) (*SchemaRecorder, error
 	}
 	r := &SchemaRecorder{reg: reg, recorded: map[string]schema.Fingerprint{}, codecs: map[schema.Fingerprint]*schema.Codec{},
 		resume: append([]byte(nil), resume.Position...)}
-	for _, t := range slices.Sorted(maps.Keys(resume.Schemas)) {
-		e := resume.Schemas[t]
+	// Every recorded version, in journal order (the latest per table when
+	// a caller gives only Schemas).
+	history := resume.SchemaHistory
+	if len(history) == 0 {
+		for _, t := range slices.Sorted(maps.Keys(resume.Schemas)) {
+			history = append(history, resume.Schemas[t])
+		}
+	}
+	for _, e := range history {
 		rg, err := schema.UnmarshalRegistration(e.Payload)
 		if err != nil {
-			return nil, Permanent(fmt.Errorf("schema entry %d (%s): %w", e.Seq, t, err))
+			return nil, Permanent(fmt.Errorf("schema entry %d (%s): %w", e.Seq, e.Table, err))
 		}
 		if _, _, err := reg.Apply(rg); err != nil {
-			return nil, Permanent(fmt.Errorf("schema entry %d (%s): %w", e.Seq, t, err))
+			return nil, Permanent(fmt.Errorf("schema entry %d (%s): %w", e.Seq, e.Table, err))
 		}
 		var fp schema.Fingerprint
 		copy(fp[:], e.SchemaFingerprint)
-		r.recorded[t] = fp
+		r.recorded[e.Table] = fp
 	}
 	for _, subj := range slices.Sorted(maps.Keys(modes.PerTable)) {
 		if err := reg.SetMode(subj, modes.PerTable[subj]); err != nil {

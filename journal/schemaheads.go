@@ -27,16 +27,53 @@ type SchemaHeads interface {
 	SchemaHeads(ctx context.Context, stream string) (map[string]SchemaHead, error)
 }
 
+// SchemaVersion is one `schema` entry of a stream: its table, seq and
+// schema fingerprint.
+type SchemaVersion struct {
+	Table       string
+	Seq         uint64
+	Fingerprint []byte
+}
+
+// SchemaVersions is an optional Store capability: every `schema` entry of
+// a stream up to the durable head, in seq order. Capture replays them all
+// at a (re)start, so a subject's compatibility checks (the *_TRANSITIVE
+// modes look at every earlier version) give the verdicts an uninterrupted
+// run gives.
+type SchemaVersions interface {
+	SchemaVersions(ctx context.Context, stream string) ([]SchemaVersion, error)
+}
+
 // LatestSchemas returns the latest schema entry per table of stream, from
-// the store's SchemaHeads index when it has one, else by scanning every
-// entry (O(stream length)). An unknown stream has none.
+// the store's SchemaHeads index when it has one, else from AllSchemas. An
+// unknown stream has none.
 func LatestSchemas(ctx context.Context, store interface {
 	Read(ctx context.Context, stream string, from uint64, limit int) ([]Record, error)
 }, stream string) (map[string]SchemaHead, error) {
 	if sh, ok := store.(SchemaHeads); ok {
 		return sh.SchemaHeads(ctx, stream)
 	}
+	all, err := AllSchemas(ctx, store, stream)
+	if err != nil {
+		return nil, err
+	}
 	out := map[string]SchemaHead{}
+	for _, v := range all {
+		out[v.Table] = SchemaHead{Seq: v.Seq, Fingerprint: v.Fingerprint}
+	}
+	return out, nil
+}
+
+// AllSchemas returns every schema entry of stream in seq order, from the
+// store's SchemaVersions index when it has one, else by scanning every
+// entry (O(stream length)). An unknown stream has none.
+func AllSchemas(ctx context.Context, store interface {
+	Read(ctx context.Context, stream string, from uint64, limit int) ([]Record, error)
+}, stream string) ([]SchemaVersion, error) {
+	if sv, ok := store.(SchemaVersions); ok {
+		return sv.SchemaVersions(ctx, stream)
+	}
+	var out []SchemaVersion
 	for from := uint64(1); ; {
 		recs, err := store.Read(ctx, stream, from, 1024)
 		if err != nil {
@@ -50,7 +87,7 @@ func LatestSchemas(ctx context.Context, store interface {
 		}
 		for i := range recs {
 			if e := &recs[i].Entry; e.Kind == KindSchema {
-				out[e.Table] = SchemaHead{Seq: e.Seq, Fingerprint: append([]byte(nil), e.SchemaFingerprint...)}
+				out = append(out, SchemaVersion{Table: e.Table, Seq: e.Seq, Fingerprint: append([]byte(nil), e.SchemaFingerprint...)})
 			}
 		}
 		from = recs[len(recs)-1].Seq + 1

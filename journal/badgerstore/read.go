@@ -2,10 +2,12 @@ package badgerstore
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/dgraph-io/badger/v4"
@@ -376,10 +378,23 @@ func (s *Store) ConsistencyProof(ctx context.Context, stream string, from, to ui
 
 // SchemaHeads returns the latest schema entry of every table of stream
 // (journal.SchemaHeads), from the index written with the schema entries.
-// Index keys of entries past the durable head (applied by Badger, not
-// yet published) are ignored, so the answer is exact at the head.
 func (s *Store) SchemaHeads(ctx context.Context, stream string) (map[string]journal.SchemaHead, error) {
+	all, err := s.SchemaVersions(ctx, stream)
+	if err != nil {
+		return nil, err
+	}
 	out := map[string]journal.SchemaHead{}
+	for _, v := range all {
+		out[v.Table] = journal.SchemaHead{Seq: v.Seq, Fingerprint: v.Fingerprint}
+	}
+	return out, nil
+}
+
+// SchemaVersions returns every schema entry of stream up to its durable
+// head, in seq order (journal.SchemaVersions), from the index written with
+// the schema entries.
+func (s *Store) SchemaVersions(ctx context.Context, stream string) ([]journal.SchemaVersion, error) {
+	var out []journal.SchemaVersion
 	st, h, err := s.stream(stream)
 	if errors.Is(err, journal.ErrUnknownStream) {
 		return out, nil
@@ -403,26 +418,26 @@ func (s *Store) SchemaHeads(ctx context.Context, stream string) (map[string]jour
 			if len(k) != len(prefix)+2+n+8 {
 				return fmt.Errorf("%w: schema index key length", journal.ErrCorrupt)
 			}
-			table := string(k[len(prefix)+2 : len(prefix)+2+n])
 			seq := binary.BigEndian.Uint64(k[len(k)-8:])
 			if seq > h.Seq {
-				continue
-			}
-			if cur, ok := out[table]; ok && cur.Seq > seq {
 				continue
 			}
 			fp, err := it.Item().ValueCopy(nil)
 			if err != nil {
 				return err
 			}
-			out[table] = journal.SchemaHead{Seq: seq, Fingerprint: fp}
+			out = append(out, journal.SchemaVersion{Table: string(k[len(prefix)+2 : len(prefix)+2+n]), Seq: seq, Fingerprint: fp})
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read the schema index of %s: %w", stream, err)
 	}
+	slices.SortFunc(out, func(a, b journal.SchemaVersion) int { return cmp.Compare(a.Seq, b.Seq) })
 	return out, nil
 }
 
-var _ journal.SchemaHeads = (*Store)(nil)
+var (
+	_ journal.SchemaHeads    = (*Store)(nil)
+	_ journal.SchemaVersions = (*Store)(nil)
+)

@@ -76,6 +76,18 @@ func TestSchemaHeadsIndex(t *testing.T) {
 		if got["public.a"].Fingerprint[0] != 3 || got["public.b"].Seq != 3 {
 			t.Errorf("heads %v", got)
 		}
+		// Every version, in seq order, as a scan finds them.
+		all, err := st.SchemaVersions(ctx, "db")
+		if err != nil {
+			t.Fatal(err)
+		}
+		scanned, err := journal.AllSchemas(ctx, scanOnly{st}, "db")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(all) != fmt.Sprint(scanned) || len(all) != 3 || all[0].Seq != 1 || all[1].Seq != 3 || all[2].Seq != 5 || all[2].Fingerprint[0] != 3 {
+			t.Errorf("versions %v, scan %v", all, scanned)
+		}
 	}
 	check(s)
 	s.Close()
