@@ -17,7 +17,7 @@ func TestSchemaRecorderRestartKeepsTransitiveVerdicts(t *testing.T) {
 	}
 	versions := []schema.Table{
 		{Columns: []schema.Column{col("id", "int4", false), col("a", "text", false)}},
-		{Columns: []schema.Column{col("id", "int4", false)}},                          // a dropped
+		{Columns: []schema.Column{col("id", "int4", false)}},                         // a dropped
 		{Columns: []schema.Column{col("id", "int4", false), col("a", "int4", true)}}, // a back, as a nullable int
 	}
 	for i := range versions {
