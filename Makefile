@@ -69,6 +69,7 @@ test: lint pg-deps mysql-deps pulsar-deps
 FUZZTIME ?= 30s
 fuzz: deps
 	$(GO) test ./journal -run '^$$' -fuzz FuzzDecodeEntryBytes -fuzztime $(FUZZTIME)
+	$(GO) test ./schema -run '^$$' -fuzz FuzzAppendJSONString -fuzztime $(FUZZTIME)
 
 demo: build pg-deps
 	$(GO) build -o $(BIN)/ ./fixtures/pgserver

@@ -70,7 +70,7 @@ func NewCodec(s avro.Schema) (*Codec, error) {
 		if err != nil {
 			return nil, fmt.Errorf("codec: field %q: %w", f.Name(), err)
 		}
-		key := appendJSONString(nil, name)
+		key := AppendJSONString(nil, name)
 		c.fields = append(c.fields, codecField{column: name, key: append(key, ':'), n: n})
 	}
 	return c, nil

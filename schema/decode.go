@@ -69,7 +69,7 @@ func (d *decoder) value(dst []byte, n *node) ([]byte, error) {
 		if err != nil {
 			return dst, err
 		}
-		return appendJSONString(dst, s), nil
+		return AppendJSONString(dst, s), nil
 	case int64(n.multi):
 		return d.multiDim(dst, n)
 	}
@@ -138,7 +138,7 @@ func (d *decoder) typed(dst []byte, n *node) ([]byte, error) {
 		if err != nil {
 			return dst, err
 		}
-		return appendJSONString(dst, s), nil
+		return AppendJSONString(dst, s), nil
 	case tBytes:
 		b, err := r.bytes()
 		if err != nil {
@@ -177,7 +177,7 @@ func (d *decoder) typed(dst []byte, n *node) ([]byte, error) {
 		if i == int64(n.emptySym) {
 			return append(dst, `""`...), nil
 		}
-		return appendJSONString(dst, n.symbols[i]), nil
+		return AppendJSONString(dst, n.symbols[i]), nil
 	case tOther:
 		t, err := r.bytes()
 		if err != nil {
@@ -188,9 +188,9 @@ func (d *decoder) typed(dst []byte, n *node) ([]byte, error) {
 			return dst, err
 		}
 		dst = append(dst, `{"$type":`...)
-		dst = appendJSONString(dst, t)
+		dst = AppendJSONString(dst, t)
 		dst = append(dst, `,"text":`...)
-		dst = appendJSONString(dst, x)
+		dst = AppendJSONString(dst, x)
 		return append(dst, '}'), nil
 	case tArray:
 		return d.array(dst, n)

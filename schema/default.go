@@ -58,7 +58,7 @@ func avroDefault(s *spec, f Flavor, canonical []byte) (js []byte, ok bool) {
 			return nil, false
 		}
 		if s.kind == tEnum {
-			return appendJSONString(nil, s.symbols[v]), true
+			return AppendJSONString(nil, s.symbols[v]), true
 		}
 		return strconv.AppendInt(nil, v, 10), true
 	case tFloat, tDouble:
@@ -87,7 +87,7 @@ func avroDefault(s *spec, f Flavor, canonical []byte) (js []byte, ok bool) {
 		if err != nil || !utf8.Valid(b) {
 			return nil, false
 		}
-		return appendJSONString(nil, b), true
+		return AppendJSONString(nil, b), true
 	case tBytes, tDecimal, tUInt64:
 		var b []byte
 		if s.kind == tUInt64 {
@@ -103,7 +103,7 @@ func avroDefault(s *spec, f Flavor, canonical []byte) (js []byte, ok bool) {
 		for _, c := range b {
 			runes = utf8.AppendRune(runes, rune(c))
 		}
-		return appendJSONString(nil, runes), true
+		return AppendJSONString(nil, runes), true
 	}
 	return nil, false
 }

@@ -107,7 +107,7 @@ type schemaWriter struct {
 }
 
 func (w *schemaWriter) raw(s string) { w.b = append(w.b, s...) }
-func (w *schemaWriter) str(s string) { w.b = appendJSONString(w.b, s) }
+func (w *schemaWriter) str(s string) { w.b = AppendJSONString(w.b, s) }
 func (w *schemaWriter) strs(ss []string) {
 	w.raw("[")
 	for i, s := range ss {

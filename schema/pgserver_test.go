@@ -101,12 +101,12 @@ func TestPostgresServerTextForms(t *testing.T) {
 			switch typ {
 			case "float8", "float4":
 				if text == "NaN" || text == "Infinity" || text == "-Infinity" {
-					canon = appendJSONString(nil, text)
+					canon = AppendJSONString(nil, text)
 				} else {
 					canon = []byte(text)
 				}
 			default:
-				canon = appendJSONString(nil, text)
+				canon = AppendJSONString(nil, text)
 			}
 			row := `{"v":` + string(canon) + `}`
 			c := codecFor(typ)

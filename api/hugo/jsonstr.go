@@ -1,74 +1,21 @@
 package hugo
 
-import "unicode/utf8"
+import (
+	"unicode/utf8"
 
-const hexDigits = "0123456789abcdef"
+	"github.com/cairnlog/cairn/schema"
+)
 
-// appendString appends src as a JSON string, escaped exactly as
-// encoding/json escapes it with SetEscapeHTML(false) (and as row images are
-// escaped, docs/formats/row-json.md): '"' and '\\' get a backslash; \b \f \n
-// \r \t use their short escapes; other bytes below 0x20 become \u00xx; U+2028
-// and U+2029 become \u2028 and \u2029; each byte of invalid UTF-8 becomes
-// \ufffd; everything else is copied.
+// appendString appends src as a JSON string, escaped exactly as row
+// images are (schema.AppendJSONString, docs/formats/row-json.md).
 func appendString[S ~[]byte | ~string](dst []byte, src S) []byte {
-	dst = append(dst, '"')
-	dst = appendEscaped(dst, src)
-	return append(dst, '"')
+	return schema.AppendJSONString(dst, src)
 }
 
-// appendEscaped appends the inside of appendString: src escaped, without the
-// quotes.
+// appendEscaped appends the inside of appendString: src escaped, without
+// the quotes.
 func appendEscaped[S ~[]byte | ~string](dst []byte, src S) []byte {
-	start := 0
-	for i := 0; i < len(src); {
-		b := src[i]
-		if b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, src[start:i]...)
-			switch b {
-			case '"', '\\':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		// At most UTFMax bytes are converted, so the conversion stays on the
-		// stack.
-		n := min(len(src)-i, utf8.UTFMax)
-		c, size := utf8.DecodeRuneInString(string(src[i : i+n]))
-		if c == utf8.RuneError && size == 1 {
-			dst = append(dst, src[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if c == '\u2028' || c == '\u2029' {
-			dst = append(dst, src[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	return append(dst, src[start:]...)
+	return schema.AppendJSONEscaped(dst, src)
 }
 
 // utf16Len is the length of s in UTF-16 code units (what .NET counts as

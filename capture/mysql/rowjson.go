@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/cairnlog/cairn/capture"
+	"github.com/cairnlog/cairn/schema"
 )
 
 // Errors of the row encoder (docs/formats/mysql-row-json.md). Messages
@@ -80,7 +80,7 @@ func AppendKey(dst []byte, cols []ColumnInfo, row []any, idx []int) ([]byte, err
 
 // appendMember appends "name":value for one column.
 func appendMember(dst []byte, c *ColumnInfo, v any) ([]byte, error) {
-	dst = capture.AppendJSONString(dst, c.Name)
+	dst = schema.AppendJSONString(dst, c.Name)
 	dst = append(dst, ':')
 	if v == nil {
 		return append(dst, "null"...), nil

@@ -9,9 +9,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/cairnlog/cairn/schema"
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
-
-	"github.com/cairnlog/cairn/capture"
 )
 
 // stdJSONString is encoding/json's encoding of s with SetEscapeHTML(false):
@@ -46,11 +45,11 @@ func TestAppendJSONTextExact(t *testing.T) {
 		{"\xef\xbf\xbd", "\"\xef\xbf\xbd\""},                   // a real U+FFFD is copied
 		{"x\xf4\x90\x80\x80y", `"x\ufffd\ufffd\ufffd\ufffdy"`}, // above U+10FFFF
 	} {
-		if got := string(capture.AppendJSONString(nil, tc.in)); got != tc.want {
-			t.Errorf("capture.AppendJSONString(%q) = %s, want %s", tc.in, got, tc.want)
+		if got := string(schema.AppendJSONString(nil, tc.in)); got != tc.want {
+			t.Errorf("schema.AppendJSONString(%q) = %s, want %s", tc.in, got, tc.want)
 		}
-		if got := string(capture.AppendJSONString([]byte("pre"), []byte(tc.in))); got != "pre"+tc.want {
-			t.Errorf("capture.AppendJSONString([]byte %q) = %s, want pre%s", tc.in, got, tc.want)
+		if got := string(schema.AppendJSONString([]byte("pre"), []byte(tc.in))); got != "pre"+tc.want {
+			t.Errorf("schema.AppendJSONString([]byte %q) = %s, want pre%s", tc.in, got, tc.want)
 		}
 		if std := stdJSONString(t, tc.in); std != tc.want {
 			t.Errorf("encoding/json gives %s for %q; the expectation %s is wrong", std, tc.in, tc.want)
@@ -68,8 +67,8 @@ func TestAppendJSONTextMatchesEncodingJSON(t *testing.T) {
 	}
 	inputs = append(inputs, "\u2028\u2029", string(utf8.MaxRune), "\xf0\x9f\x99", "\xf0\x9f\x99\x82\xf0")
 	for _, in := range inputs {
-		if got, want := string(capture.AppendJSONString(nil, in)), stdJSONString(t, in); got != want {
-			t.Errorf("capture.AppendJSONString(%q) = %s, encoding/json %s", in, got, want)
+		if got, want := string(schema.AppendJSONString(nil, in)), stdJSONString(t, in); got != want {
+			t.Errorf("schema.AppendJSONString(%q) = %s, encoding/json %s", in, got, want)
 		}
 	}
 }

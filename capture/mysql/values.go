@@ -7,10 +7,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/cairnlog/cairn/schema"
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
-
-	"github.com/cairnlog/cairn/capture"
 )
 
 // The canonical value of each column type is described in
@@ -292,7 +291,7 @@ func appendEnum(dst []byte, v any, members []string) ([]byte, error) {
 	if bits == 0 {
 		return append(dst, `""`...), nil
 	}
-	return capture.AppendJSONString(dst, members[bits-1]), nil
+	return schema.AppendJSONString(dst, members[bits-1]), nil
 }
 
 // appendSet appends the names of the members whose bits are set in a SET
@@ -318,7 +317,7 @@ func appendSet(dst []byte, v any, members []string) ([]byte, error) {
 		}
 		joined = append(joined, m...)
 	}
-	return capture.AppendJSONString(dst, joined), nil
+	return schema.AppendJSONString(dst, joined), nil
 }
 
 // appendText appends a character string of a non-binary character set as
@@ -327,9 +326,9 @@ func appendSet(dst []byte, v any, members []string) ([]byte, error) {
 func appendText(dst []byte, v any) ([]byte, error) {
 	switch x := v.(type) {
 	case string:
-		return capture.AppendJSONString(dst, x), nil
+		return schema.AppendJSONString(dst, x), nil
 	case []byte:
-		return capture.AppendJSONString(dst, x), nil
+		return schema.AppendJSONString(dst, x), nil
 	}
 	return dst, goTypeError(v)
 }
@@ -382,12 +381,12 @@ func appendJSONDocument(dst []byte, v any) ([]byte, error) {
 		if x == "" {
 			return append(dst, `"null"`...), nil
 		}
-		return capture.AppendJSONString(dst, x), nil
+		return schema.AppendJSONString(dst, x), nil
 	case []byte:
 		if len(x) == 0 {
 			return append(dst, `"null"`...), nil
 		}
-		return capture.AppendJSONString(dst, x), nil
+		return schema.AppendJSONString(dst, x), nil
 	case *replication.JsonDiff:
 		return dst, fmt.Errorf("partial JSON update (binlog_row_value_options=PARTIAL_JSON); row images need whole documents: %w", ErrRowValue)
 	}
@@ -401,7 +400,7 @@ func appendJSONDocument(dst []byte, v any) ([]byte, error) {
 func appendOther(dst []byte, typ byte, v any) ([]byte, error) {
 	n := len(dst)
 	dst = append(dst, `{"$type":`...)
-	dst = capture.AppendJSONString(dst, typeName(typ))
+	dst = schema.AppendJSONString(dst, typeName(typ))
 	dst = append(dst, `,"text":`...)
 	var err error
 	switch x := v.(type) {

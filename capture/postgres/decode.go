@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/cairnlog/cairn/capture"
+	"github.com/cairnlog/cairn/schema"
 )
 
 // maxArrayDims is PostgreSQL's MAXDIM: no array it prints is deeper.
@@ -58,7 +58,7 @@ func appendByRule(dst []byte, e *typeEntry, text []byte) ([]byte, error) {
 		}
 		return dst, badValue(e, "not t or f")
 	case kindString:
-		return capture.AppendJSONString(dst, text), nil
+		return schema.AppendJSONString(dst, text), nil
 	case kindBytea:
 		if !isHexBytea(text) {
 			return dst, badValue(e, `not hex bytea output (\x...); is bytea_output 'hex'?`)
@@ -85,9 +85,9 @@ func badArray(e *typeEntry, p *arrayParser, why string) error {
 // appendTypeObject appends {"$type":name,"text":text}.
 func appendTypeObject[S []byte | string](dst []byte, name string, text S) []byte {
 	dst = append(dst, `{"$type":`...)
-	dst = capture.AppendJSONString(dst, name)
+	dst = schema.AppendJSONString(dst, name)
 	dst = append(dst, `,"text":`...)
-	dst = capture.AppendJSONString(dst, text)
+	dst = schema.AppendJSONString(dst, text)
 	return append(dst, '}')
 }
 
@@ -95,7 +95,7 @@ func appendUnknownOID(dst []byte, oid uint32, text []byte) []byte {
 	dst = append(dst, `{"$type":"`...)
 	dst = strconv.AppendUint(dst, uint64(oid), 10)
 	dst = append(dst, `","text":`...)
-	dst = capture.AppendJSONString(dst, text)
+	dst = schema.AppendJSONString(dst, text)
 	return append(dst, '}')
 }
 
@@ -203,7 +203,7 @@ func appendArray(dst []byte, e *typeEntry, text []byte) ([]byte, error) {
 	p := arrayParser{src: text, delim: e.delim}
 	p.skipSpace()
 	if p.pos < len(text) && text[p.pos] == '[' {
-		return capture.AppendJSONString(dst, text), nil
+		return schema.AppendJSONString(dst, text), nil
 	}
 	if p.pos >= len(text) || text[p.pos] != '{' {
 		return dst, badArray(e, &p, "does not start with {")

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cairnlog/cairn/capture"
+	"github.com/cairnlog/cairn/schema"
 )
 
 // valueCase is one text value of a type and its exact canonical JSON.
@@ -173,10 +173,10 @@ func TestAppendJSONStringMatchesEncodingJSON(t *testing.T) {
 	}
 	for _, s := range inputs {
 		want := encodingJSONString(t, s)
-		if got := capture.AppendJSONString(nil, s); !bytes.Equal(got, want) {
+		if got := schema.AppendJSONString(nil, s); !bytes.Equal(got, want) {
 			t.Errorf("%q: got %s want %s", s, got, want)
 		}
-		if got := capture.AppendJSONString(nil, []byte(s)); !bytes.Equal(got, want) {
+		if got := schema.AppendJSONString(nil, []byte(s)); !bytes.Equal(got, want) {
 			t.Errorf("%q ([]byte): got %s want %s", s, got, want)
 		}
 	}

@@ -3,7 +3,7 @@ package postgres
 import (
 	"fmt"
 
-	"github.com/cairnlog/cairn/capture"
+	"github.com/cairnlog/cairn/schema"
 )
 
 // Column is one column of a relation, in the relation's column order.
@@ -41,7 +41,7 @@ func AppendRow(dst []byte, ts *Types, cols []Column, values []Value) ([]byte, er
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = capture.AppendJSONString(dst, cols[i].Name)
+		dst = schema.AppendJSONString(dst, cols[i].Name)
 		dst = append(dst, ':')
 		v := &values[i]
 		switch v.Kind {
