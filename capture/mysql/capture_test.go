@@ -20,6 +20,7 @@ import (
 	"github.com/cairnlog/cairn/capture/capturetest"
 	"github.com/cairnlog/cairn/fixtures"
 	"github.com/cairnlog/cairn/journal"
+	"github.com/cairnlog/cairn/journal/journaltest"
 )
 
 func testConfig(dsn, name string) Config {
@@ -77,6 +78,18 @@ func gtidPos(t *testing.T, db *sql.DB) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// countChanges counts the change entries of a stream.
+func countChanges(t *testing.T, store journal.Store, stream string) int {
+	t.Helper()
+	n := 0
+	for _, rec := range journaltest.ReadAll(t, store, stream) {
+		if rec.Kind == journal.KindChange {
+			n++
+		}
+	}
+	return n
 }
 
 // txIDPattern is what a transaction's GTID looks like on each flavour.

@@ -16,7 +16,6 @@ import (
 	"github.com/cairnlog/cairn/capture/capturetest"
 	"github.com/cairnlog/cairn/fixtures"
 	"github.com/cairnlog/cairn/journal"
-	"github.com/cairnlog/cairn/journal/journaltest"
 )
 
 // domainWriter is a connection that writes in one GTID domain.
@@ -171,13 +170,7 @@ func TestGTIDOutOfOrder(t *testing.T) {
 	if !errors.Is(err, ErrGTIDOrder) || !errors.Is(err, capture.ErrPermanent) || !strings.Contains(err.Error(), "0-1-2") || !strings.Contains(err.Error(), "gtid_strict_mode=ON") {
 		t.Fatalf("out-of-order GTID: %v", err)
 	}
-	var n int
-	for _, rec := range journaltest.ReadAll(t, r.Store, "order") {
-		if rec.Kind == journal.KindChange {
-			n++
-		}
-	}
-	if n != 1 {
+	if n := countChanges(t, r.Store, "order"); n != 1 {
 		t.Fatalf("journal holds %d changes, want the 1 before the bad GTID", n)
 	}
 }

@@ -96,13 +96,7 @@ func xaRefused(t *testing.T, dsn string) {
 	if !ended || !errors.Is(err, ErrUnsupported) || !errors.Is(err, capture.ErrPermanent) || !strings.Contains(err.Error(), "XA") {
 		t.Fatalf("capture across an XA transaction: ended %v, %v", ended, err)
 	}
-	n := 0
-	for _, rec := range journaltest.ReadAll(t, r.Store, "xa") {
-		if rec.Kind == journal.KindChange {
-			n++
-		}
-	}
-	if n != 1 {
+	if n := countChanges(t, r.Store, "xa"); n != 1 {
 		t.Fatalf("journal holds %d changes, want the 1 before the XA transaction", n)
 	}
 }
