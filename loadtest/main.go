@@ -5,12 +5,13 @@
 //	go run ./loadtest journal [-entries N] [-verify-entries N] [-dir DIR]
 //	go run ./loadtest pg-catchup [-inserts N] [-updates N] [-latency D] [-cpuprofile FILE]
 //	go run ./loadtest pg-latency [-duration D] [-rate N] [-rows N] [-writers N]
-//	go run ./loadtest mysql-catchup [-inserts N] [-updates N] [-rounds N] [-cpuprofile FILE]
+//	go run ./loadtest mysql-catchup [-server mariadb|mysql] [-inserts N] [-updates N] [-rounds N] [-cpuprofile FILE]
 //	go run ./loadtest subscribe [-entries N] [-rounds N] [-rest-pages N]
 //	go run ./loadtest pulsar [-entries N] [-rounds N]
 //
 // pg-catchup and pg-latency are described in pg.go, pgcatchup.go and
-// pglatency.go; mysql-catchup in mysqlcatchup.go.
+// pglatency.go; mysql-catchup (MariaDB by default, MySQL with -server mysql)
+// in mysqlcatchup.go.
 package main
 
 import (

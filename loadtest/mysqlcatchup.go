@@ -1,59 +1,71 @@
 package main
 
-// mysql-catchup: how fast Cairn drains a MariaDB binlog backlog into the
-// durable journal, against mariadb-binlog -v decoding the same binlog files
-// to /dev/null.
+// mysql-catchup: how fast Cairn drains a MariaDB or MySQL binlog backlog
+// into the durable journal, against the server's own binlog client
+// (mariadb-binlog -v or mysqlbinlog -v) decoding the same binlog files to
+// /dev/null.
 //
-//	go run ./loadtest mysql-catchup [-inserts 1000000] [-updates 500000] [-chunk 10000] [-rounds 3] [-dir DIR] [-cpuprofile FILE]
-//	go run ./loadtest mysql-catchup -inserts 20000 -updates 10000      # smoke run (about 5 s; start-up dominates)
+//	go run ./loadtest mysql-catchup [-server mariadb|mysql] [-inserts 1000000] [-updates 500000] [-chunk 10000] [-rounds 3] [-dir DIR] [-cpuprofile FILE]
+//	go run ./loadtest mysql-catchup -inserts 20000 -updates 10000                  # MariaDB smoke run (about 5 s; start-up dominates)
+//	go run ./loadtest mysql-catchup -server mysql -inserts 20000 -updates 10000    # MySQL smoke run
 //
-// Steps, on a fresh server from fixtures.LaunchMariaDB (the fixture's
-// settings: binlog_format=ROW, binlog_row_image=FULL,
-// binlog_row_metadata=FULL, innodb_flush_log_at_trx_commit=2,
-// sync_binlog=0), stopped at the end, also on error or Ctrl-C:
+// The steps are the same for both servers; what differs (GTID form, how
+// rows are generated, the reference program and how its output names a
+// GTID) is a myTarget, in mysqlcatchup_servers.go. The
+// reference is run by mysqlcatchup_ref.go, Cairn by drainMySQLCairn below.
+//
+// Steps, on a fresh server from fixtures.LaunchMariaDB or
+// fixtures.LaunchMySQL (the fixtures' settings: binlog_format=ROW,
+// binlog_row_image=FULL, binlog_row_metadata=FULL,
+// innodb_flush_log_at_trx_commit=2, sync_binlog=0; MySQL with gtid_mode=ON),
+// stopped at the end, also on error or Ctrl-C:
 //  1. Create the orders table in the DSN's database (bigint id, bigint,
 //     decimal(12,2), text, text, datetime(6); InnoDB), then FLUSH BINARY
 //     LOGS, so the workload starts a binlog file of its own, and record
-//     gtidBefore = @@gtid_binlog_pos.
-//  2. Write the backlog with the sequence engine (seq_1_to_N): -inserts rows
-//     in autocommit statements of -chunk rows, then -updates rows (ids
-//     1..updates) in statements of -chunk rows (default: 100 x 10k inserts,
-//     50 x 10k updates); each statement is one transaction with one GTID.
-//     Record gtidAfter, FLUSH BINARY LOGS again, so the workload's files are
-//     closed and hold nothing else, and list them. Then let InnoDB write
-//     back its dirty pages and sync(2) (the counterpart of pg-catchup's
-//     CHECKPOINT), so that I/O does not fall into a timed phase.
+//     before = the GTID position (MariaDB @@gtid_binlog_pos, MySQL
+//     @@gtid_executed).
+//  2. Write the backlog (MariaDB: from the sequence engine, seq_1_to_N;
+//     MySQL: from a recursive CTE): -inserts rows in autocommit statements
+//     of -chunk rows, then -updates rows (ids 1..updates) in statements of
+//     -chunk rows (default: 100 x 10k inserts, 50 x 10k updates); each
+//     statement is one transaction with one GTID. Check the GTID position
+//     moved by exactly that many transactions, FLUSH BINARY LOGS again, so
+//     the workload's files are closed and hold nothing else, and list them
+//     (SHOW BINARY LOGS; MySQL 8.4+ has no SHOW MASTER STATUS). Then let
+//     InnoDB write back its dirty pages and sync(2) (the counterpart of
+//     pg-catchup's CHECKPOINT), so that I/O does not fall into a timed
+//     phase.
 //  3. Run the reference once untimed with its output counted: it must show
-//     exactly the workload's row events and transactions, GTIDs
-//     gtidBefore+1 .. gtidAfter, so the timed runs below decode what Cairn
-//     captures and nothing else.
+//     exactly the workload's row events and transactions, the GTIDs that
+//     follow before, each ending in an Xid, so the timed runs below decode
+//     what Cairn captures and nothing else.
 //  4. Each round reads the whole backlog twice, one reader after the other
 //     so each has the machine's two cores to itself (the server's binlog
 //     dump thread serves both); odd rounds run the reference first, even
 //     rounds Cairn first.
-//     - Reference: mariadb-binlog --read-from-remote-server -v <the
-//     workload's files> > /dev/null (-v decodes every row event into
-//     pseudo-SQL; without --to-last-log it stops at the end of the last
+//     - Reference: mariadb-binlog (or mysqlbinlog) --read-from-remote-server
+//     -v <the workload's files> > /dev/null (-v decodes every row event
+//     into pseudo-SQL; without --to-last-log it stops at the end of the last
 //     file named), timed from start to exit. (A GTID --start-position in
 //     remote mode reads only to the end of the first file, so the files
 //     are named instead; step 1's FLUSH makes them the workload's alone.)
-//     - Cairn: capture.Run with the MariaDB source (StartGTID gtidBefore,
+//     - Cairn: capture.Run with the MySQL/MariaDB source (StartGTID before,
 //     its own server_id each round) into a fresh Badger journal, timed
 //     from start until the journal's durable head reaches the expected
 //     entry count: every change plus a tx_begin and a tx_commit per
 //     transaction. The journal is then read back, and the run fails unless
 //     it holds exactly -inserts inserts and -updates updates of the orders
 //     table and one tx_begin and one tx_commit per transaction: a fast wrong
-//     run must not count.
+//     run must not count. The same entries are then appended again into a
+//     fresh journal with no source (the journal alone).
 //  5. Report each round, the median rates and their ratio (the machine's
 //     speed varies from minute to minute, so one round alone misleads).
+//     The goal (0.5) is MariaDB's; none is set for MySQL (printed as 0.0).
 //
 // -cpuprofile covers Cairn's timed capture in round 1, nothing else. Nothing
 // is asserted about timings.
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -65,7 +77,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -74,7 +85,6 @@ import (
 
 	"github.com/cairnlog/cairn/capture"
 	"github.com/cairnlog/cairn/capture/mysql"
-	"github.com/cairnlog/cairn/fixtures"
 	"github.com/cairnlog/cairn/journal"
 	"github.com/cairnlog/cairn/journal/badgerstore"
 )
@@ -83,6 +93,7 @@ const mysqlCatchupStream = "mysql-catchup"
 
 // mysqlBench configures mysql-catchup.
 type mysqlBench struct {
+	Server     string // "mariadb" or "mysql"
 	Inserts    int    // rows inserted by the workload
 	Updates    int    // rows then updated (ids 1..Updates), at most Inserts
 	Chunk      int    // rows per workload transaction
@@ -92,11 +103,16 @@ type mysqlBench struct {
 }
 
 func defaultMySQLBench() mysqlBench {
-	return mysqlBench{Inserts: 1_000_000, Updates: 500_000, Chunk: 10_000, Rounds: 3}
+	return mysqlBench{Server: "mariadb", Inserts: 1_000_000, Updates: 500_000, Chunk: 10_000, Rounds: 3}
 }
+
+// myTargets are the servers of -server.
+var myTargets = map[string]*myTarget{"mariadb": &mariadbTarget, "mysql": &mysqlTarget}
 
 func (c mysqlBench) validate() error {
 	switch {
+	case myTargets[c.Server] == nil:
+		return fmt.Errorf("-server %q: want mariadb or mysql", c.Server)
 	case c.Inserts < 1:
 		return fmt.Errorf("-inserts %d must be positive", c.Inserts)
 	case c.Updates < 0 || c.Updates > c.Inserts:
@@ -109,10 +125,66 @@ func (c mysqlBench) validate() error {
 	return nil
 }
 
+// myTarget is the server a mysql-catchup run measures and what differs
+// between MariaDB and MySQL (mysqlcatchup_servers.go).
+type myTarget struct {
+	launch    func(context.Context) (myFixture, error) // starts a fresh server
+	fixture   myFixture                                // the server launch started
+	kind      string                                   // "MariaDB" or "MySQL"
+	refName   string                                   // the reference program in the fixture's BinDir: "mariadb-binlog" or "mysqlbinlog"
+	goal      float64                                  // the ratio Cairn should reach; 0 for none
+	gtidQuery string                                   // selects the server's GTID position
+	// workloadGTIDs returns, for txs transactions written after position
+	// before, the first and last transaction's GTID as the reference
+	// prints them and the position after them; it fails when before is not
+	// a position this benchmark understands.
+	workloadGTIDs func(before string, txs int) (first, last, after string, err error)
+	// insertStmt prepares conn and returns the insert of rows lo..hi (the
+	// statement's two arguments) out of 1..rows, at most chunk rows each.
+	insertStmt func(ctx context.Context, conn *sql.Conn, rows, chunk int) (string, error)
+	// gtidLine returns the GTID a line of the reference's output names as a
+	// transaction's, if it does.
+	gtidLine func(line []byte) (string, bool)
+}
+
+// myFixture is what mysql-catchup uses of *fixtures.MariaDB and
+// *fixtures.MySQL (the MariaDB one also has a Password).
+type myFixture interface {
+	DSN() string
+	Database() string
+	Host() string
+	Port() int
+	User() string
+	BinDir() string
+	Stop() error
+}
+
+// launchAs makes a myTarget.launch of a fixture's Launch function.
+func launchAs[F myFixture, O any](launch func(context.Context, O) (F, error), opts O) func(context.Context) (myFixture, error) {
+	return func(ctx context.Context) (myFixture, error) {
+		f, err := launch(ctx, opts)
+		if err != nil {
+			return nil, err // not a nil *fixtures.X in an interface
+		}
+		return f, nil
+	}
+}
+
+// refCmd is the reference command on the named binlog files, logged in as
+// the fixture's user.
+func (t *myTarget) refCmd(ctx context.Context, files []string) *exec.Cmd {
+	login := []string{"--user=" + t.fixture.User()}
+	if p, ok := t.fixture.(interface{ Password() string }); ok {
+		login = append(login, "--password="+p.Password())
+	}
+	return remoteBinlogCmd(ctx, filepath.Join(t.fixture.BinDir(), t.refName), t.fixture.Host(), t.fixture.Port(), files, login...)
+}
+
 // runMySQLCommand parses the flags of mysql-catchup and runs it.
 func runMySQLCommand(ctx context.Context, log *slog.Logger, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("mysql-catchup", flag.ExitOnError)
 	cfg := defaultMySQLBench()
+	fs.StringVar(&cfg.Server, "server", cfg.Server, "server whose binlog is read: mariadb or mysql")
 	fs.IntVar(&cfg.Inserts, "inserts", cfg.Inserts, "rows inserted into the backlog")
 	fs.IntVar(&cfg.Updates, "updates", cfg.Updates, "rows then updated (ids 1..N, at most -inserts)")
 	fs.IntVar(&cfg.Chunk, "chunk", cfg.Chunk, "rows per backlog transaction")
@@ -135,17 +207,18 @@ func runMySQLBench(ctx context.Context, log *slog.Logger, cfg mysqlBench, out io
 	}
 	defer cleanup()
 	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	my, err := fixtures.LaunchMariaDB(sctx, fixtures.MariaDBOptions{})
+	tgt := *myTargets[cfg.Server]
+	tgt.fixture, err = tgt.launch(sctx)
 	cancel()
 	if err != nil {
-		return fmt.Errorf("start MariaDB: %w", err)
+		return fmt.Errorf("start %s: %w", tgt.kind, err)
 	}
 	defer func() {
-		if serr := my.Stop(); serr != nil {
-			err = errors.Join(err, fmt.Errorf("stop MariaDB: %w", serr))
+		if serr := tgt.fixture.Stop(); serr != nil {
+			err = errors.Join(err, fmt.Errorf("stop %s: %w", tgt.kind, serr))
 		}
 	}()
-	db, err := sql.Open("mysql", my.DSN())
+	db, err := sql.Open("mysql", tgt.fixture.DSN())
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
@@ -160,9 +233,9 @@ func runMySQLBench(ctx context.Context, log *slog.Logger, cfg mysqlBench, out io
 		Scan(&version, &flushAtCommit, &syncBinlog); err != nil {
 		return fmt.Errorf("read server version: %w", err)
 	}
-	fmt.Fprintf(out, "machine: %d CPUs, %s/%s, %s, MariaDB %s (innodb_flush_log_at_trx_commit=%s, sync_binlog=%s)\n",
-		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), version, flushAtCommit, syncBinlog)
-	if err := runMySQLCatchup(ctx, log, cfg, my, conn, dir, out); err != nil {
+	fmt.Fprintf(out, "machine: %d CPUs, %s/%s, %s, %s %s (innodb_flush_log_at_trx_commit=%s, sync_binlog=%s)\n",
+		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), tgt.kind, version, flushAtCommit, syncBinlog)
+	if err := runMySQLCatchup(ctx, log, cfg, &tgt, conn, dir, out); err != nil {
 		return fmt.Errorf("mysql-catchup: %w", err)
 	}
 	return nil
@@ -177,20 +250,23 @@ const myOrdersDDL = `CREATE TABLE orders (
 	created_at  datetime(6) NOT NULL
 ) ENGINE=InnoDB`
 
-// myOrdersInsert takes the sequence table's upper bound (the engine makes
-// seq_1_to_N on demand) and then (lo, hi) as statement arguments.
-const myOrdersInsert = `INSERT INTO orders (id, customer_id, amount, status, note, created_at)
-SELECT seq, seq %% 50000, ((seq * 7919) %% 1000000) / 100.0, 'new',
-       CONCAT('order ', seq, ' for customer ', seq %% 50000),
-       TIMESTAMP '2024-01-01 00:00:00' + INTERVAL seq SECOND
-FROM seq_1_to_%d WHERE seq BETWEEN ? AND ?`
+// myOrdersHead and myOrdersRow make a row of orders from a number seq; each
+// target adds where seq comes from (see myTarget.insertStmt), so both
+// servers get the same rows.
+const (
+	myOrdersHead = `INSERT INTO orders (id, customer_id, amount, status, note, created_at)`
+	myOrdersRow  = `seq, seq % 50000, ((seq * 7919) % 1000000) / 100.0, 'new',
+       CONCAT('order ', seq, ' for customer ', seq % 50000),
+       TIMESTAMP '2024-01-01 00:00:00' + INTERVAL seq SECOND`
+)
 
 const myOrdersUpdate = `UPDATE orders SET status = 'paid', amount = amount + 1.50, note = CONCAT(note, ' (paid)')
 WHERE id BETWEEN ? AND ?`
 
 // myBacklog is what the workload left in the binlog.
 type myBacklog struct {
-	before, after string   // @@gtid_binlog_pos before and after the workload
+	before, after string   // the GTID position before and after the workload
+	first, last   string   // the workload's first and last GTIDs, as the reference prints them
 	files         []string // the binlog files holding exactly the workload
 	bytes         int64    // their total size
 	inserts       int
@@ -200,7 +276,10 @@ type myBacklog struct {
 	table         string // database.table, as Cairn names it
 }
 
-func runMySQLCatchup(ctx context.Context, log *slog.Logger, cfg mysqlBench, my *fixtures.MariaDB, conn *sql.Conn, dir string, out io.Writer) error {
+// chunks is how many statements of chunk rows cover rows rows.
+func chunks(rows, chunk int) int { return (rows + chunk - 1) / chunk }
+
+func runMySQLCatchup(ctx context.Context, log *slog.Logger, cfg mysqlBench, tgt *myTarget, conn *sql.Conn, dir string, out io.Writer) error {
 	if _, err := conn.ExecContext(ctx, myOrdersDDL); err != nil {
 		return fmt.Errorf("create table: %w", err)
 	}
@@ -209,20 +288,27 @@ func runMySQLCatchup(ctx context.Context, log *slog.Logger, cfg mysqlBench, my *
 	if _, err := conn.ExecContext(ctx, "FLUSH BINARY LOGS"); err != nil {
 		return fmt.Errorf("flush binary logs: %w", err)
 	}
-	bl := myBacklog{table: my.Database() + ".orders", inserts: cfg.Inserts, updates: cfg.Updates, changes: cfg.Inserts + cfg.Updates}
+	bl := myBacklog{table: tgt.fixture.Database() + ".orders", inserts: cfg.Inserts, updates: cfg.Updates, changes: cfg.Inserts + cfg.Updates}
+	bl.txs = chunks(cfg.Inserts, cfg.Chunk) + chunks(cfg.Updates, cfg.Chunk)
+	bl.entries = uint64(bl.changes + 2*bl.txs + 1)
 	var err error
-	if bl.before, err = gtidBinlogPos(ctx, conn); err != nil {
+	if bl.before, err = queryString(ctx, conn, tgt.gtidQuery); err != nil {
 		return err
 	}
-	if bl.before == "" || strings.Contains(bl.before, ",") {
-		return fmt.Errorf("@@gtid_binlog_pos before the workload is %q; want one GTID", bl.before)
+	var wantAfter string
+	if bl.first, bl.last, wantAfter, err = tgt.workloadGTIDs(bl.before, bl.txs); err != nil {
+		return err
 	}
 	filesBefore, err := binaryLogs(ctx, conn)
 	if err != nil {
 		return err
 	}
+	insert, err := tgt.insertStmt(ctx, conn, cfg.Inserts, cfg.Chunk)
+	if err != nil {
+		return err
+	}
 	began := time.Now()
-	insertTx, err := writeMyChunks(ctx, conn, fmt.Sprintf(myOrdersInsert, cfg.Inserts), cfg.Inserts, cfg.Chunk)
+	insertTx, err := writeMyChunks(ctx, conn, insert, cfg.Inserts, cfg.Chunk)
 	if err != nil {
 		return fmt.Errorf("insert workload: %w", err)
 	}
@@ -231,14 +317,12 @@ func runMySQLCatchup(ctx context.Context, log *slog.Logger, cfg mysqlBench, my *
 		return fmt.Errorf("update workload: %w", err)
 	}
 	wrote := time.Since(began)
-	bl.txs = insertTx + updateTx
-	bl.entries = uint64(bl.changes + 2*bl.txs + 1)
-	if bl.after, err = gtidBinlogPos(ctx, conn); err != nil {
+	if bl.after, err = queryString(ctx, conn, tgt.gtidQuery); err != nil {
 		return err
 	}
-	if want, err := nextGTID(bl.before, bl.txs); err != nil || bl.after != want {
-		return fmt.Errorf("@@gtid_binlog_pos went from %s to %s over %d transactions (want %s, %v): something else wrote to the binlog",
-			bl.before, bl.after, bl.txs, want, err)
+	if insertTx+updateTx != bl.txs || bl.after != wantAfter {
+		return fmt.Errorf("the GTID position went from %s to %s over %d transactions (want %s after %d): something else wrote to the binlog",
+			bl.before, bl.after, insertTx+updateTx, wantAfter, bl.txs)
 	}
 	if _, err := conn.ExecContext(ctx, "FLUSH BINARY LOGS"); err != nil {
 		return fmt.Errorf("flush binary logs: %w", err)
@@ -265,32 +349,32 @@ func runMySQLCatchup(ctx context.Context, log *slog.Logger, cfg mysqlBench, my *
 	}
 	syscall.Sync()
 	fmt.Fprintf(out, "backlog: %d inserts (%d transactions of up to %d rows) + %d updates (%d transactions) into orders in %.1f s; GTID %s..%s in %s (%.0f MB of binlog)\n",
-		cfg.Inserts, insertTx, cfg.Chunk, cfg.Updates, updateTx, wrote.Seconds(), bl.before, bl.after, strings.Join(bl.files, " "), float64(bl.bytes)/(1<<20))
+		cfg.Inserts, insertTx, cfg.Chunk, cfg.Updates, updateTx, wrote.Seconds(), bl.first, bl.last, strings.Join(bl.files, " "), float64(bl.bytes)/(1<<20))
 	fmt.Fprintf(out, "settle: InnoDB dirty pages written back in %.1f s (%d left), then sync\n", settled.Seconds(), dirty)
 
-	counts, err := checkMariadbBinlog(ctx, my, bl)
+	counts, err := checkBinlogRef(ctx, tgt, bl)
 	if err != nil {
-		return fmt.Errorf("mariadb-binlog check run: %w", err)
+		return fmt.Errorf("%s check run: %w", tgt.refName, err)
 	}
-	fmt.Fprintf(out, "mariadb-binlog -v check run (untimed, output counted): %d inserts, %d updates, %d transactions %s..%s, %.0f MB of text\n",
-		counts.inserts, counts.updates, counts.gtids, counts.first, counts.last, float64(counts.bytes)/(1<<20))
+	fmt.Fprintf(out, "%s -v check run (untimed, output counted): %d inserts, %d updates, %d transactions %s..%s, %.0f MB of text\n",
+		tgt.refName, counts.inserts, counts.updates, counts.gtids, counts.first, counts.last, float64(counts.bytes)/(1<<20))
 	fmt.Fprintf(out, "catch-up of %d changes (%d journal entries) after GTID %s, %d interleaved rounds (each reads the same binlog files):\n",
 		bl.changes, bl.entries, bl.before, cfg.Rounds)
 
-	report := &catchupReport{out: out, refName: "mariadb-binlog"}
+	report := &catchupReport{out: out, refName: tgt.refName}
 	for r := range cfg.Rounds {
 		var ref, cairn drainResult
 		runRef := func() error {
-			ref, err = drainMariadbBinlog(ctx, my, bl)
+			ref, err = drainBinlogRef(ctx, tgt, bl)
 			if err != nil {
-				return fmt.Errorf("mariadb-binlog: %w", err)
+				return fmt.Errorf("%s: %w", tgt.refName, err)
 			}
 			return nil
 		}
 		runCairn := func() error {
 			profile := profileIf(r == 0, cfg.CPUProfile) // one profile: the first round's capture
 			serverID := uint32(1000 + r)                 // the server is 1; a fresh id each round
-			cairn, err = drainMySQLCairn(ctx, my, bl, serverID, filepath.Join(dir, fmt.Sprintf("mysql-catchup-%d", r+1)), profile)
+			cairn, err = drainMySQLCairn(ctx, tgt.fixture.DSN(), bl, serverID, filepath.Join(dir, fmt.Sprintf("mysql-catchup-%d", r+1)), profile)
 			if err != nil {
 				return fmt.Errorf("cairn (round %d): %w", r+1, err)
 			}
@@ -302,7 +386,7 @@ func runMySQLCatchup(ctx context.Context, log *slog.Logger, cfg mysqlBench, my *
 		report.round(r, ref, cairn)
 		log.Info("catch-up round done", "round", r+1)
 	}
-	report.summary("mariadb-binlog -v > /dev/null", bl.changes, 0.5)
+	report.summary(tgt.refName+" -v > /dev/null", bl.changes, tgt.goal)
 	report.ceiling(bl.changes)
 	return nil
 }
@@ -320,25 +404,13 @@ func writeMyChunks(ctx context.Context, conn *sql.Conn, stmt string, rows, chunk
 	})
 }
 
-func gtidBinlogPos(ctx context.Context, conn *sql.Conn) (string, error) {
-	var pos string
-	if err := conn.QueryRowContext(ctx, "SELECT @@gtid_binlog_pos").Scan(&pos); err != nil {
-		return "", fmt.Errorf("read @@gtid_binlog_pos: %w", err)
+// queryString returns the one string query q returns.
+func queryString(ctx context.Context, conn *sql.Conn, q string) (string, error) {
+	var s string
+	if err := conn.QueryRowContext(ctx, q).Scan(&s); err != nil {
+		return "", fmt.Errorf("%s: %w", q, err)
 	}
-	return pos, nil
-}
-
-// nextGTID returns domain-server-(seq+n) for a domain-server-seq GTID.
-func nextGTID(gtid string, n int) (string, error) {
-	i := strings.LastIndexByte(gtid, '-')
-	if i < 0 {
-		return "", fmt.Errorf("GTID %q is not domain-server-seq", gtid)
-	}
-	seq, err := strconv.ParseUint(gtid[i+1:], 10, 64)
-	if err != nil {
-		return "", fmt.Errorf("GTID %q: %w", gtid, err)
-	}
-	return gtid[:i+1] + strconv.FormatUint(seq+uint64(n), 10), nil
+	return s, nil
 }
 
 type binlogFile struct {
@@ -346,17 +418,26 @@ type binlogFile struct {
 	size int64
 }
 
-// binaryLogs lists the server's binlog files, oldest first.
+// binaryLogs lists the server's binlog files, oldest first. (MySQL adds a
+// third column, Encrypted.)
 func binaryLogs(ctx context.Context, conn *sql.Conn) ([]binlogFile, error) {
 	rows, err := conn.QueryContext(ctx, "SHOW BINARY LOGS")
 	if err != nil {
 		return nil, fmt.Errorf("show binary logs: %w", err)
 	}
 	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, fmt.Errorf("show binary logs: %w", err)
+	}
 	var files []binlogFile
 	for rows.Next() {
 		var f binlogFile
-		if err := rows.Scan(&f.name, &f.size); err != nil {
+		dest := []any{&f.name, &f.size}
+		for range len(cols) - len(dest) {
+			dest = append(dest, new(any))
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("show binary logs: %w", err)
 		}
 		files = append(files, f)
@@ -405,122 +486,19 @@ func settleInnoDB(ctx context.Context, conn *sql.Conn) (time.Duration, int64, er
 	return elapsed, dirty, nil
 }
 
-// mariadbBinlogCmd is the reference: every row event of the workload's
-// files decoded (-v), read from the server like a replica reads them.
-func mariadbBinlogCmd(ctx context.Context, my *fixtures.MariaDB, bl myBacklog) *exec.Cmd {
-	args := []string{
-		"--read-from-remote-server", "--host=" + my.Host(), "--port=" + strconv.Itoa(my.Port()),
-		"--user=" + my.User(), "--password=" + my.Password(), "-v",
-	}
-	cmd := exec.CommandContext(ctx, filepath.Join(my.BinDir(), "mariadb-binlog"), append(args, bl.files...)...)
-	cmd.WaitDelay = 5 * time.Second
-	return cmd
-}
-
-// drainMariadbBinlog runs the reference with its output to /dev/null (nil
-// stdout: exec opens the null device) and times it from start to exit.
-func drainMariadbBinlog(ctx context.Context, my *fixtures.MariaDB, bl myBacklog) (drainResult, error) {
-	cmd := mariadbBinlogCmd(ctx, my, bl)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			return drainResult{}, ctx.Err()
-		}
-		return drainResult{}, fmt.Errorf("%s: %w: %s", cmd, err, bytes.TrimSpace(stderr.Bytes()))
-	}
-	return drainResult{changes: bl.changes, elapsed: time.Since(start)}, nil
-}
-
-// binlogCounts is what one reference run printed.
-type binlogCounts struct {
-	inserts, updates, other int // row images announced by ### INSERT/UPDATE/DELETE lines
-	gtids, xids             int
-	first, last             string // first and last transaction GTIDs
-	bytes                   int64
-}
-
-// checkMariadbBinlog runs the reference once with its output counted and
-// fails unless it decoded exactly the workload: every row, on the orders
-// table, in transactions before+1 .. after, each ending in an Xid.
-func checkMariadbBinlog(ctx context.Context, my *fixtures.MariaDB, bl myBacklog) (binlogCounts, error) {
-	var c binlogCounts
-	cmd := mariadbBinlogCmd(ctx, my, bl)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return c, err
-	}
-	if err := cmd.Start(); err != nil {
-		return c, err
-	}
-	table := "`" + strings.ReplaceAll(bl.table, ".", "`.`") + "`"
-	sc := bufio.NewScanner(stdout)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for sc.Scan() {
-		line := sc.Bytes()
-		c.bytes += int64(len(line)) + 1
-		switch {
-		case bytes.HasPrefix(line, []byte("### INSERT INTO ")):
-			if string(line[len("### INSERT INTO "):]) == table {
-				c.inserts++
-			} else {
-				c.other++
-			}
-		case bytes.HasPrefix(line, []byte("### UPDATE ")):
-			if string(line[len("### UPDATE "):]) == table {
-				c.updates++
-			} else {
-				c.other++
-			}
-		case bytes.HasPrefix(line, []byte("### DELETE FROM ")):
-			c.other++
-		case bytes.HasPrefix(line, []byte("#")) && bytes.Contains(line, []byte("\tGTID ")):
-			// #261126  5:03:02 server id 1  end_log_pos 421 CRC32 0x... \tGTID 0-1-2 trans
-			_, rest, _ := bytes.Cut(line, []byte("\tGTID "))
-			gtid, _, _ := bytes.Cut(rest, []byte(" "))
-			if c.gtids == 0 {
-				c.first = string(gtid)
-			}
-			c.last = string(gtid)
-			c.gtids++
-		case bytes.HasPrefix(line, []byte("#")) && bytes.Contains(line, []byte("\tXid = ")):
-			c.xids++
-		}
-	}
-	scanErr := sc.Err()
-	if scanErr != nil {
-		_, _ = io.Copy(io.Discard, stdout)
-	}
-	if err := cmd.Wait(); err != nil {
-		return c, fmt.Errorf("%s: %w: %s", cmd, err, bytes.TrimSpace(stderr.Bytes()))
-	}
-	if scanErr != nil {
-		return c, fmt.Errorf("read the output: %w", scanErr)
-	}
-	first, _ := nextGTID(bl.before, 1)
-	if c.inserts != bl.inserts || c.updates != bl.updates || c.other != 0 ||
-		c.gtids != bl.txs || c.xids != bl.txs || c.first != first || c.last != bl.after {
-		return c, fmt.Errorf("it printed %d inserts and %d updates of %s, %d other row images, %d GTIDs (%s..%s) and %d Xids; want %d inserts and %d updates in %d transactions %s..%s",
-			c.inserts, c.updates, bl.table, c.other, c.gtids, c.first, c.last, c.xids, bl.inserts, bl.updates, bl.txs, first, bl.after)
-	}
-	return c, nil
-}
-
-// drainMySQLCairn captures the backlog into a fresh journal in dir until
+// drainMySQLCairn captures the backlog from the server at dsn (MariaDB or
+// MySQL: the source finds out which) into a fresh journal in dir until
 // the journal's durable head holds every expected entry, then checks what
 // the journal holds and removes it. A CPU profile of the capture goes to
 // profile unless it is "".
-func drainMySQLCairn(ctx context.Context, my *fixtures.MariaDB, bl myBacklog, serverID uint32, dir, profile string) (drainResult, error) {
+func drainMySQLCairn(ctx context.Context, dsn string, bl myBacklog, serverID uint32, dir, profile string) (drainResult, error) {
 	defer os.RemoveAll(dir)
 	store, err := badgerstore.Open(badgerstore.DefaultConfig(dir))
 	if err != nil {
 		return drainResult{}, err
 	}
 	defer store.Close()
-	mcfg := mysql.DefaultConfig(mysqlCatchupStream, my.DSN())
+	mcfg := mysql.DefaultConfig(mysqlCatchupStream, dsn)
 	mcfg.ServerID, mcfg.StartGTID = serverID, bl.before
 	src, err := mysql.New(mcfg)
 	if err != nil {
