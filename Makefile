@@ -76,9 +76,11 @@ demo: build pg-deps
 	bash fixtures/demo.sh $(BIN)
 
 # Long benchmarks, each with a same-run reference; results go in docs/benchmarks.md.
-bench: deps pg-deps
+bench: deps pg-deps mysql-deps
 	$(GO) run ./loadtest journal
 	$(GO) run ./loadtest pg-catchup
+	$(GO) run ./loadtest mysql-catchup
+	$(GO) run ./loadtest mysql-catchup -server mysql
 	$(GO) run ./loadtest subscribe
 
 clean:

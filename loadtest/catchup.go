@@ -72,12 +72,16 @@ func (c *catchupReport) round(r int, ref, cairn drainResult) {
 		r+1, order, c.refName, ref.elapsed.Seconds(), ref.rate(), cairn.elapsed.Seconds(), cairn.rate(), cairn.rate()/ref.rate())
 }
 
-// summary prints the medians and their ratio against goal.
+// summary prints the medians and their ratio against goal (0: none).
 func (c *catchupReport) summary(refLabel string, changes int, goal float64) {
 	ref, cairn := median(c.refs), median(c.cairns)
 	fmt.Fprintf(c.out, "  %-50s%8.0f changes/s   %6.2f s\n", refLabel+" (median):", ref, float64(changes)/ref)
-	fmt.Fprintf(c.out, "  %-50s%8.0f changes/s   %6.2f s   ratio %.2f (goal >= %.1f)\n",
-		"cairn capture into the durable journal (median):", cairn, float64(changes)/cairn, cairn/ref, goal)
+	goalText := "" // no goal set
+	if goal > 0 {
+		goalText = fmt.Sprintf(" (goal >= %.1f)", goal)
+	}
+	fmt.Fprintf(c.out, "  %-50s%8.0f changes/s   %6.2f s   ratio %.2f%s\n",
+		"cairn capture into the durable journal (median):", cairn, float64(changes)/cairn, cairn/ref, goalText)
 }
 
 // ceiling prints the journal-alone median: the rate at which the durable
