@@ -25,6 +25,9 @@ type Resume struct {
 	// against earlier versions (the *_TRANSITIVE modes) what an
 	// uninterrupted run would record.
 	SchemaHistory []journal.Entry
+	// Read reads the stream's own entries (nil for an empty stream), for
+	// a source whose resume point lies in an earlier entry than Last.
+	Read func(ctx context.Context, from uint64, limit int) ([]journal.Record, error)
 }
 
 // Source is a change stream that can resume from a journal position.
@@ -162,6 +165,9 @@ func resumePoint(ctx context.Context, store Appender, stream string) (Resume, er
 		return r, fmt.Errorf("read the last entry of %s: %v", stream, err)
 	}
 	r.Position, r.Last = hw, &recs[0].Entry
+	r.Read = func(ctx context.Context, from uint64, limit int) ([]journal.Record, error) {
+		return store.Read(ctx, stream, from, limit)
+	}
 	versions, err := journal.AllSchemas(ctx, store, stream)
 	if err != nil {
 		return r, fmt.Errorf("read the schema entries of %s: %w", stream, err)

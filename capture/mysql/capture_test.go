@@ -256,7 +256,7 @@ func serverRestartAndPurgedBinlog(t *testing.T, flavor string, m restartableServ
 		_, err = src.Next(context.Background())
 	}
 	src.Close()
-	resumeAfter, _ := resumeGTID(res.Position)
+	resumeAfter, _, _ := resumeGTID(res.Position)
 	if !errors.Is(err, ErrBinlogPurged) || !errors.Is(err, capture.ErrPermanent) || resumeAfter == "" || !strings.Contains(err.Error(), resumeAfter) {
 		t.Fatalf("start after the binlog was purged (journal resumes after %q): %v", resumeAfter, err)
 	}

@@ -181,47 +181,73 @@ func (st gtidState) syncSet() (gomysql.GTIDSet, error) {
 	return gomysql.ParseMariadbGTIDSet(st.String())
 }
 
-// Positions (format 1) are a format byte, the transaction's ordinal (8
-// bytes), the entry's index in the transaction (8 bytes), big-endian, and
-// the text of the GTID state to resume after: the state including the
-// transaction on its tx_commit, the state before it on every other entry.
-// Bytewise order is binlog order. The format byte sorts every format-1
-// position after the 20-byte positions of the first release (domain,
-// sequence number, index), which began with a domain id's zero high byte.
+// Positions (format 2) are a format byte, the transaction's ordinal (8
+// bytes) and the entry's index in the transaction (8 bytes), big-endian.
+// Frame entries add the text of the GTID state to resume after, behind a
+// 'T' byte: tx_begin the state before its transaction, tx_commit the state
+// including it, and the first entry of an initial snapshot the state the
+// snapshot matches. Changes carry no text: a MySQL GTID set can hold many
+// server UUIDs, and repeating it on every row would cost more than the
+// row. A capture that resumes at a change reads back to its tx_begin
+// (Resume.Read); one that resumes in a snapshot reads the stream's first
+// entry. Bytewise order is binlog order; the text never decides it.
+//
+// Format 1 (used briefly before) carried the text on every entry; it is
+// still read. The format byte sorts both after the 20-byte positions of
+// the first release (domain, sequence number, index), which began with a
+// domain id's zero high byte.
 const (
-	positionFormat = 1
+	positionFormat = 2
 	positionHeader = 17
+	positionText   = 'T'
 )
 
-// Position builds a source position (see above).
-func Position(ordinal, index uint64, resumeAfter string) []byte {
-	b := make([]byte, positionHeader, positionHeader+len(resumeAfter))
+// Position builds the position of an entry without resume text.
+func Position(ordinal, index uint64) []byte {
+	b := make([]byte, positionHeader, positionHeader+1)
 	b[0] = positionFormat
 	binary.BigEndian.PutUint64(b[1:], ordinal)
 	binary.BigEndian.PutUint64(b[9:], index)
+	return b
+}
+
+// FramePosition builds the position of an entry that carries the GTID
+// state text to resume after.
+func FramePosition(ordinal, index uint64, resumeAfter string) []byte {
+	b := make([]byte, positionHeader, positionHeader+1+len(resumeAfter))
+	b[0] = positionFormat
+	binary.BigEndian.PutUint64(b[1:], ordinal)
+	binary.BigEndian.PutUint64(b[9:], index)
+	b = append(b, positionText)
 	return append(b, resumeAfter...)
 }
 
 // positionIndex returns a position's index field.
 func positionIndex(p []byte) (uint64, error) {
-	if len(p) < positionHeader || p[0] != positionFormat {
+	if len(p) < positionHeader || p[0] != positionFormat && p[0] != 1 {
 		return 0, errPositionFormat(p)
 	}
 	return binary.BigEndian.Uint64(p[9:17]), nil
 }
 
-// resumeGTID returns the GTID state text a position says to resume after.
-// A schema entry's position (the entry before it plus one byte) says the
-// same as that entry's, so its last byte is dropped.
-func resumeGTID(p []byte) (string, error) {
-	if len(p) < positionHeader || p[0] != positionFormat {
-		return "", errPositionFormat(p)
+// resumeGTID returns the GTID state text a position says to resume after,
+// and whether it carries one. A schema entry's position (the entry before
+// it plus one byte) says the same as that entry's, so that byte is dropped.
+func resumeGTID(p []byte) (text string, ok bool, err error) {
+	if len(p) < positionHeader || p[0] != positionFormat && p[0] != 1 {
+		return "", false, errPositionFormat(p)
 	}
-	text := string(p[positionHeader:])
-	if strings.HasSuffix(text, string(rune(capture.SchemaPositionMark))) {
-		text = text[:len(text)-1]
+	rest := string(p[positionHeader:])
+	if p[0] == 1 { // format 1: always text
+		return strings.TrimSuffix(rest, string(rune(capture.SchemaPositionMark))), true, nil
 	}
-	return text, nil
+	if rest == "" || rest == string(rune(capture.SchemaPositionMark)) {
+		return "", false, nil
+	}
+	if rest[0] != positionText {
+		return "", false, fmt.Errorf("MariaDB/MySQL position of %d bytes with %q after its header", len(p), rest[0])
+	}
+	return strings.TrimSuffix(rest[1:], string(rune(capture.SchemaPositionMark))), true, nil
 }
 
 func errPositionFormat(p []byte) error {
@@ -231,5 +257,5 @@ func errPositionFormat(p []byte) error {
 	if len(p) == 20 || len(p) > 20 && p[0] == 0 {
 		return fmt.Errorf("the stream was written by an earlier Cairn (20-byte MariaDB positions); capture it into a new stream")
 	}
-	return fmt.Errorf("not a MariaDB position of format %d (%d bytes)", positionFormat, len(p))
+	return fmt.Errorf("not a MariaDB/MySQL position of format %d (%d bytes)", positionFormat, len(p))
 }

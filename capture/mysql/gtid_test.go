@@ -98,33 +98,53 @@ func TestMySQLStateOrdinal(t *testing.T) {
 	}
 }
 
-// TestPositions: positions sort by ordinal then index, a schema entry's
-// position sorts between its neighbours and resumes like the entry before
-// it, and positions of the first release get an error that says what to do.
+// TestPositions: positions sort by ordinal then index whatever text they
+// carry, a schema entry's position sorts between its neighbours and
+// resumes like the entry before it, only frame entries carry the resume
+// text, and older formats get what they need.
 func TestPositions(t *testing.T) {
-	p1 := Position(49, 0, "0-1-42,2-1-7")
-	s1 := capture.SchemaPosition(p1)
-	p2 := Position(49, 1, "0-1-42,2-1-7")
-	p3 := Position(50, 0, "0-1-43,2-1-7")
-	if !(string(p1) < string(s1) && string(s1) < string(p2) && string(p2) < string(p3)) {
-		t.Fatal("positions do not sort in capture order")
-	}
-	for _, p := range [][]byte{p1, s1, p2} {
-		if g, err := resumeGTID(p); err != nil || g != "0-1-42,2-1-7" {
-			t.Fatalf("resume after %q: %q %v", p, g, err)
+	before, after := "0-1-42,2-1-7", "0-1-43,2-1-7"
+	begin := FramePosition(49, 0, before)
+	sBegin := capture.SchemaPosition(begin)
+	ch1 := Position(49, 1)
+	sCh1 := capture.SchemaPosition(ch1)
+	ch2 := Position(49, 2)
+	commit := FramePosition(49, 3, after)
+	next := FramePosition(50, 0, after)
+	order := [][]byte{begin, sBegin, ch1, sCh1, ch2, commit, next}
+	for i := 1; i < len(order); i++ {
+		if string(order[i-1]) >= string(order[i]) {
+			t.Fatalf("position %d does not sort after position %d", i, i-1)
 		}
 	}
-	if i, err := positionIndex(p2); err != nil || i != 1 {
+	for _, c := range []struct {
+		p    []byte
+		text string
+		ok   bool
+	}{
+		{begin, before, true}, {sBegin, before, true}, {ch1, "", false}, {sCh1, "", false}, {ch2, "", false},
+		{commit, after, true}, {FramePosition(1, 0, ""), "", true},
+		{append(append([]byte{1}, make([]byte, 16)...), "0-1-5S"...), "0-1-5", true}, // format 1
+	} {
+		text, ok, err := resumeGTID(c.p)
+		if err != nil || text != c.text || ok != c.ok {
+			t.Errorf("resume after %q: %q %v %v, want %q %v", c.p, text, ok, err, c.text, c.ok)
+		}
+	}
+	if len(ch1) != positionHeader {
+		t.Fatalf("a change's position is %d bytes, want %d (no resume text)", len(ch1), positionHeader)
+	}
+	if i, err := positionIndex(ch2); err != nil || i != 2 {
 		t.Fatalf("index %d %v", i, err)
 	}
 	old := append(make([]byte, 20), "0-1-42"...)
-	if _, err := resumeGTID(old); err == nil || !strings.Contains(err.Error(), "new stream") {
+	if _, _, err := resumeGTID(old); err == nil || !strings.Contains(err.Error(), "new stream") {
 		t.Fatalf("a first-release position: %v", err)
 	}
-	if string(old) >= string(p1) {
-		t.Fatal("first-release positions must sort before format-1 positions")
+	if string(old) >= string(begin) {
+		t.Fatal("first-release positions must sort before format-2 positions")
 	}
-	if _, err := resumeGTID([]byte{9, 1, 2}); err == nil || !strings.Contains(err.Error(), "upgrade") {
+	if _, _, err := resumeGTID([]byte{9, 1, 2}); err == nil || !strings.Contains(err.Error(), "upgrade") {
 		t.Fatalf("a newer format: %v", err)
 	}
 }

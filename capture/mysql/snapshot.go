@@ -32,8 +32,20 @@ type snapshotPlan struct {
 	gtid    string // the binlog point the snapshot matches (canonical gtidState text)
 	ordinal uint64 // its gtidState ordinal
 	counter uint64
+	framed  bool   // the snapshot's first entry, which carries gtid as resume text, is emitted
 	table   string // resume within this table
 	after   []byte // canonical key of the last durable row of table
+}
+
+// position is the position of the snapshot entry at the current row
+// counter: the first entry of the snapshot carries the GTID state it
+// matches as resume text, the others none (the resume point is the same
+// for all of them, and a resumed capture reads it from the first).
+func (p *snapshotPlan) position() []byte {
+	if p.framed {
+		return Position(p.ordinal, p.counter)
+	}
+	return FramePosition(p.ordinal, p.counter, p.gtid)
 }
 
 func (p *snapshotPlan) close() {
@@ -61,11 +73,11 @@ func (s *Source) planSnapshot(ctx context.Context, resume capture.Resume) (*snap
 		if p.counter, err = positionIndex(resume.Position); err != nil {
 			return nil, capture.Permanent(fmt.Errorf("the journal's last position: %w", err))
 		}
-		p.table = resume.Last.Table
+		p.table, p.framed = resume.Last.Table, true
 		if resume.Last.Kind == journal.KindSnapshotRead {
 			p.after = resume.Last.Key
 		}
-		p.gtid, _ = resumeGTID(resume.Position)
+		p.gtid = s.resumeText
 		s.log.Info("resuming the initial snapshot", "after_row", p.counter, "table", p.table)
 	default:
 		return nil, nil // the snapshot finished and streaming began
@@ -345,9 +357,10 @@ func (s *Source) snapshotQuery(ctx context.Context, p *snapshotPlan, table strin
 		var fp []byte
 		if sch != nil {
 			if s.schemas.Needs(table, sch) {
-				if err := s.ensureSchema(ctx, table, sch, Position(p.ordinal, p.counter, p.gtid), journal.Entry{}); err != nil {
+				if err := s.ensureSchema(ctx, table, sch, p.position(), journal.Entry{}); err != nil {
 					return n, nil, err
 				}
+				p.framed = true
 			}
 			var abuf []byte
 			var ok bool
@@ -358,12 +371,13 @@ func (s *Source) snapshotQuery(ctx context.Context, p *snapshotPlan, table strin
 		p.counter++
 		n++
 		e := journal.Entry{
-			Kind: journal.KindSnapshotRead, SourcePosition: Position(p.ordinal, p.counter, p.gtid),
+			Kind: journal.KindSnapshotRead, SourcePosition: p.position(),
 			Table: table, Key: key, After: after, SchemaFingerprint: fp,
 		}
 		if err := s.emit(ctx, e); err != nil {
 			return n, nil, err
 		}
+		p.framed = true
 	}
 	return n, lastKey, rows.Err()
 }

@@ -44,7 +44,8 @@ type Source struct {
 	derived      map[string]*capture.TableSchema // by shapeSignature
 	incompatible atomic.Int64
 
-	flavor    string    // flavorMariaDB or flavorMySQL, from the server's version at Start
+	flavor     string    // flavorMariaDB or flavorMySQL, from the server's version at Start
+	resumeText string    // the GTID state the journal resumes after (Start)
 	state     gtidState // the binlog's GTID state after the last transaction seen
 	stateText string    // state.String()
 	tx        txState
@@ -113,10 +114,12 @@ func (s *Source) Start(ctx context.Context, resume capture.Resume) (err error) {
 	default:
 		start = s.cfg.StartGTID
 	}
+	s.resumeText = ""
 	if len(s.resume) > 0 {
-		if start, err = resumeGTID(s.resume); err != nil {
-			return capture.Permanent(fmt.Errorf("the journal's last position is not a MySQL/MariaDB position: %w", err))
+		if start, err = s.resumeState(ctx, resume); err != nil {
+			return err
 		}
+		s.resumeText = start
 	}
 	snap, err := s.planSnapshot(ctx, resume)
 	if err != nil {
@@ -194,6 +197,52 @@ func (s *Source) Start(ctx context.Context, resume capture.Resume) (err error) {
 		}
 	}()
 	return nil
+}
+
+// resumeState returns the GTID state text to resume after: from the
+// journal's last position when it carries one (a frame entry), else from
+// the frame it belongs to, read back from the journal: the tx_begin of the
+// transaction it is in, or the first entry of the initial snapshot.
+func (s *Source) resumeState(ctx context.Context, resume capture.Resume) (string, error) {
+	text, ok, err := resumeGTID(resume.Position)
+	if err != nil {
+		return "", capture.Permanent(fmt.Errorf("the journal's last position is not a MySQL/MariaDB position: %w", err))
+	}
+	if ok {
+		return text, nil
+	}
+	if resume.Read == nil || resume.Last == nil {
+		return "", capture.Permanent(fmt.Errorf("the journal's last position has no resume GTID and the journal cannot be read back"))
+	}
+	last := resume.Last
+	if last.Kind == journal.KindSnapshotRead || last.Kind == journal.KindSchema && last.TxID == "" {
+		recs, err := resume.Read(ctx, 1, 1)
+		if err != nil || len(recs) != 1 {
+			return "", fmt.Errorf("read the first entry of the stream for the snapshot's GTID: %v", err)
+		}
+		if text, ok, err := resumeGTID(recs[0].SourcePosition); err == nil && ok {
+			return text, nil
+		}
+		return "", capture.Permanent(fmt.Errorf("%w: the stream's first entry carries no snapshot GTID", journal.ErrCorrupt))
+	}
+	const page = 4096
+	for hi := last.Seq; hi >= 1; {
+		from := uint64(1)
+		if hi > page {
+			from = hi - page + 1
+		}
+		recs, err := resume.Read(ctx, from, int(hi-from+1))
+		if err != nil {
+			return "", fmt.Errorf("read back to the transaction's tx_begin: %w", err)
+		}
+		for i := len(recs) - 1; i >= 0; i-- {
+			if text, ok, err := resumeGTID(recs[i].SourcePosition); err == nil && ok {
+				return text, nil
+			}
+		}
+		hi = from - 1
+	}
+	return "", capture.Permanent(fmt.Errorf("%w: no entry before seq %d carries a resume GTID", journal.ErrCorrupt, last.Seq))
 }
 
 // classify turns the server's "binlog is gone" answer into a permanent

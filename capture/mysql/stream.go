@@ -130,9 +130,9 @@ func (s *Source) captured(schema, table string) bool {
 	return s.dsn.DBName == "" || schema == s.dsn.DBName
 }
 
-func (s *Source) entry(kind journal.Kind, index uint64, resumeAfter string) journal.Entry {
+func (s *Source) entry(kind journal.Kind, pos []byte) journal.Entry {
 	return journal.Entry{
-		Kind: kind, SourcePosition: Position(s.tx.ordinal, index, resumeAfter),
+		Kind: kind, SourcePosition: pos,
 		TxID: s.tx.text, CommitTime: s.tx.commitTime,
 	}
 }
@@ -147,7 +147,7 @@ func (s *Source) begin(ctx context.Context) error {
 		return nil
 	}
 	s.tx.begun = true
-	return s.emit(ctx, s.entry(journal.KindTxBegin, 0, s.stateText))
+	return s.emit(ctx, s.entry(journal.KindTxBegin, FramePosition(s.tx.ordinal, 0, s.stateText)))
 }
 
 // change emits one row change. before and after are canonical row JSON;
@@ -160,7 +160,10 @@ func (s *Source) change(ctx context.Context, table string, sch *capture.TableSch
 	var fp []byte
 	if sch != nil {
 		if s.schemas.Needs(table, sch) {
-			prev := Position(s.tx.ordinal, s.tx.index, s.stateText)
+			prev := Position(s.tx.ordinal, s.tx.index)
+			if s.tx.index == 0 { // right after tx_begin
+				prev = FramePosition(s.tx.ordinal, 0, s.stateText)
+			}
 			if err := s.ensureSchema(ctx, table, sch, prev, journal.Entry{TxID: s.tx.text, CommitTime: s.tx.commitTime}); err != nil {
 				return err
 			}
@@ -171,7 +174,7 @@ func (s *Source) change(ctx context.Context, table string, sch *capture.TableSch
 		}
 	}
 	s.tx.index++
-	e := s.entry(journal.KindChange, s.tx.index, s.stateText)
+	e := s.entry(journal.KindChange, Position(s.tx.ordinal, s.tx.index))
 	e.Table, e.Op, e.Key, e.Before, e.After, e.SchemaFingerprint = table, op, key, before, after, fp
 	return s.emit(ctx, e)
 }
@@ -185,7 +188,7 @@ func (s *Source) commit(ctx context.Context) error {
 	}
 	s.stateText = s.state.String()
 	if s.tx.begun {
-		e := s.entry(journal.KindTxCommit, s.tx.index+1, s.stateText)
+		e := s.entry(journal.KindTxCommit, FramePosition(s.tx.ordinal, s.tx.index+1, s.stateText))
 		e.Metadata = map[string]string{"changes": strconv.FormatUint(s.tx.index, 10)}
 		if err := s.emit(ctx, e); err != nil {
 			return err
@@ -256,7 +259,7 @@ func (s *Source) ddl(ctx context.Context, schema, query string) error {
 		return err
 	}
 	s.tx.index++
-	e := s.entry(journal.KindChange, s.tx.index, s.stateText)
+	e := s.entry(journal.KindChange, Position(s.tx.ordinal, s.tx.index))
 	e.Table, e.Op, e.Payload = schema, journal.OpDDL, []byte(query)
 	return s.emit(ctx, e)
 }
