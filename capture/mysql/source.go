@@ -46,9 +46,9 @@ type Source struct {
 
 	flavor     string    // flavorMariaDB or flavorMySQL, from the server's version at Start
 	resumeText string    // the GTID state the journal resumes after (Start)
-	state     gtidState // the binlog's GTID state after the last transaction seen
-	stateText string    // state.String()
-	tx        txState
+	state      gtidState // the binlog's GTID state after the last transaction seen
+	stateText  string    // state.String()
+	tx         txState
 }
 
 type txState struct {
