@@ -1,13 +1,16 @@
 package mysql
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/google/uuid"
 
 	"github.com/cairnlog/cairn/capture"
+	"github.com/cairnlog/cairn/journal"
 )
 
 func mariaTx(t *testing.T, s string) txGTID {
@@ -146,5 +149,51 @@ func TestPositions(t *testing.T) {
 	}
 	if _, _, err := resumeGTID([]byte{9, 1, 2}); err == nil || !strings.Contains(err.Error(), "upgrade") {
 		t.Fatalf("a newer format: %v", err)
+	}
+}
+
+// TestResumeStateReadsBack: a resume at a row finds its transaction's
+// tx_begin however far back it is (across read pages), and a resume in a
+// snapshot takes the stream's first entry.
+func TestResumeStateReadsBack(t *testing.T) {
+	const n = 10000
+	recs := make([]journal.Record, n)
+	for i := range recs {
+		e := &recs[i].Entry
+		e.Seq, e.Kind, e.TxID = uint64(i+1), journal.KindChange, "0-1-9"
+		e.SourcePosition = Position(9, uint64(i))
+	}
+	recs[0].Kind, recs[0].TxID, recs[0].SourcePosition = journal.KindSnapshotRead, "", FramePosition(3, 1, "0-1-3")
+	recs[4].Kind, recs[4].SourcePosition = journal.KindTxBegin, FramePosition(9, 0, "0-1-8")
+	reads := 0
+	read := func(_ context.Context, from uint64, limit int) ([]journal.Record, error) {
+		reads++
+		if from < 1 || limit < 1 || from+uint64(limit)-1 > n {
+			return nil, fmt.Errorf("read %d+%d outside 1..%d", from, limit, n)
+		}
+		return recs[from-1 : from-1+uint64(limit)], nil
+	}
+	s := &Source{}
+	for _, c := range []struct {
+		last int // seq
+		want string
+	}{{n, "0-1-8"}, {4097, "0-1-8"}, {4096, "0-1-8"}, {6, "0-1-8"}, {5, "0-1-8"}, {1, "0-1-3"}} {
+		last := recs[c.last-1].Entry
+		got, err := s.resumeState(context.Background(), capture.Resume{Position: last.SourcePosition, Last: &last, Read: read})
+		if err != nil || got != c.want {
+			t.Errorf("resume at seq %d: %q %v, want %q", c.last, got, err, c.want)
+		}
+	}
+	snap := recs[n-1].Entry
+	snap.Kind, snap.TxID = journal.KindSnapshotRead, ""
+	reads = 0
+	if got, err := s.resumeState(context.Background(), capture.Resume{Position: snap.SourcePosition, Last: &snap, Read: read}); err != nil || got != "0-1-3" || reads != 1 {
+		t.Errorf("resume in a snapshot: %q %v after %d reads, want the first entry's 0-1-3 in one read", got, err, reads)
+	}
+	// No frame at all: the journal is corrupt, and capture says so.
+	recs[4].SourcePosition, recs[0].SourcePosition = Position(9, 4), Position(3, 1)
+	last := recs[n-1].Entry
+	if _, err := s.resumeState(context.Background(), capture.Resume{Position: last.SourcePosition, Last: &last, Read: read}); !errors.Is(err, journal.ErrCorrupt) {
+		t.Errorf("no frame: %v", err)
 	}
 }
