@@ -11,7 +11,9 @@ import (
 )
 
 // Resume is where a source picks up: the journal's durable high-water
-// source position and the last entry of the stream (nil for an empty stream).
+// source position and the entry at it, the last one the source wrote (nil
+// for a stream without captured entries; app events after it are not
+// Last).
 type Resume struct {
 	Position []byte
 	Last     *journal.Entry
@@ -147,6 +149,29 @@ func runOnce(ctx context.Context, stream string, store Appender, src Source, log
 	}
 }
 
+// lastSourceEntry reads back from seq head to the last entry with a source
+// position (nil when there is none).
+func lastSourceEntry(ctx context.Context, read func(context.Context, uint64, int) ([]journal.Record, error), head uint64) (*journal.Entry, error) {
+	const page = 256
+	for hi := head; hi >= 1; {
+		from := uint64(1)
+		if hi > page {
+			from = hi - page + 1
+		}
+		recs, err := read(ctx, from, int(hi-from+1))
+		if err != nil {
+			return nil, err
+		}
+		for i := len(recs) - 1; i >= 0; i-- {
+			if len(recs[i].SourcePosition) > 0 {
+				return &recs[i].Entry, nil
+			}
+		}
+		hi = from - 1
+	}
+	return nil, nil
+}
+
 func resumePoint(ctx context.Context, store Appender, stream string) (Resume, error) {
 	var r Resume
 	hw, err := store.HighWater(ctx, stream)
@@ -160,14 +185,17 @@ func resumePoint(ctx context.Context, store Appender, stream string) (Resume, er
 	if err != nil {
 		return r, fmt.Errorf("read the head of %s: %w", stream, err)
 	}
-	recs, err := store.Read(ctx, stream, head.Seq, 1)
-	if err != nil || len(recs) != 1 {
-		return r, fmt.Errorf("read the last entry of %s: %v", stream, err)
-	}
-	r.Position, r.Last = hw, &recs[0].Entry
 	r.Read = func(ctx context.Context, from uint64, limit int) ([]journal.Record, error) {
 		return store.Read(ctx, stream, from, limit)
 	}
+	// Last is the last entry the source wrote: the one at the high-water
+	// position. Entries without a source position (app events appended
+	// through the API) may follow it; they say nothing about the source.
+	last, err := lastSourceEntry(ctx, r.Read, head.Seq)
+	if err != nil {
+		return r, fmt.Errorf("read the last captured entry of %s: %w", stream, err)
+	}
+	r.Position, r.Last = hw, last
 	versions, err := journal.AllSchemas(ctx, store, stream)
 	if err != nil {
 		return r, fmt.Errorf("read the schema entries of %s: %w", stream, err)

@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"maps"
@@ -164,15 +165,26 @@ func (r *SchemaRecorder) Needs(table string, ts *TableSchema) bool { return r.re
 
 // Due returns the schema entry to emit before a row of table whose current
 // schema is ts, or false when the latest recorded schema is ts already.
-// prev is the position of the entry emitted just before; e carries the
-// transaction's fields (TxID, CommitTime). Call Recorded once the entry is
-// emitted. A version that fails its subject's check is still recorded,
-// marked compatible=false; reason is non-empty when this is such a
-// version and the journal did not hold it yet (the source counts and logs
-// it).
-func (r *SchemaRecorder) Due(table string, ts *TableSchema, prev []byte, e journal.Entry) (entry journal.Entry, due bool, reason string, err error) {
+// pos is the schema entry's own position (SchemaPosition of the entry
+// emitted just before, or a slot of its own); e carries the transaction's
+// fields (TxID, CommitTime). Call Recorded once the entry is emitted. A
+// version that fails its subject's check is still recorded, marked
+// compatible=false; reason is non-empty when this is such a version and
+// the journal did not hold it yet (the source counts and logs it).
+//
+// A due entry at or below the journal's high-water position cannot be
+// journaled (the append would drop it as a duplicate, and the rows after it
+// would name a schema the journal lacks): the table's shape as derived now
+// differs from what the journal recorded at that point, which happens when
+// it changed while capture was down and its shape is read from the live
+// catalog. That is a permanent error, never a silent skip.
+func (r *SchemaRecorder) Due(table string, ts *TableSchema, pos []byte, e journal.Entry) (entry journal.Entry, due bool, reason string, err error) {
 	if r.recorded[table] == ts.FP {
 		return e, false, "", nil
+	}
+	if len(r.resume) > 0 && bytes.Compare(pos, r.resume) <= 0 {
+		return e, false, "", Permanent(fmt.Errorf("table %s has a new shape (schema %s) at a source position the journal already holds: "+
+			"it changed while capture was stopped in a way the source does not replay; capture the table into a new stream", table, ts.FP.String()))
 	}
 	payload, err := schema.MarshalRegistration(r.reg.Registration(ts.Subject, ts.Codec.Schema()))
 	if err != nil {
@@ -182,10 +194,10 @@ func (r *SchemaRecorder) Due(table string, ts *TableSchema, prev []byte, e journ
 	if err != nil {
 		return e, false, "", err
 	}
-	e.Kind, e.SourcePosition, e.Table = journal.KindSchema, SchemaPosition(prev), table
+	e.Kind, e.SourcePosition, e.Table = journal.KindSchema, pos, table
 	e.Payload, e.SchemaFingerprint = payload, append([]byte(nil), ts.FP[:]...)
 	e.Metadata = map[string]string{"compatible": strconv.FormatBool(v.Compatible), "mode": string(v.Mode)}
-	if !v.Compatible && (len(r.resume) == 0 || string(e.SourcePosition) > string(r.resume)) {
+	if !v.Compatible {
 		reason = v.Reason
 		if reason == "" {
 			reason = "incompatible"
@@ -195,12 +207,12 @@ func (r *SchemaRecorder) Due(table string, ts *TableSchema, prev []byte, e journ
 }
 
 // Ensure emits (through emit) the schema entry due before a row of table
-// whose schema is ts, if one is due, and notes it recorded. prev and e are
+// whose schema is ts, if one is due, and notes it recorded. pos and e are
 // as for Due; incompatible is called with the reason when the version
-// fails its subject's check and the journal did not hold it yet.
-func (r *SchemaRecorder) Ensure(ctx context.Context, table string, ts *TableSchema, prev []byte, e journal.Entry,
+// fails its subject's check.
+func (r *SchemaRecorder) Ensure(ctx context.Context, table string, ts *TableSchema, pos []byte, e journal.Entry,
 	emit func(context.Context, journal.Entry) error, incompatible func(reason string)) error {
-	e, due, reason, err := r.Due(table, ts, prev, e)
+	e, due, reason, err := r.Due(table, ts, pos, e)
 	if err != nil || !due {
 		return err
 	}

@@ -192,10 +192,11 @@ func (st gtidState) syncSet() (gomysql.GTIDSet, error) {
 // (Resume.Read); one that resumes in a snapshot reads the stream's first
 // entry. Bytewise order is binlog order; the text never decides it.
 //
-// Format 1 (used briefly before) carried the text on every entry; it is
-// still read. The format byte sorts both after the 20-byte positions of
-// the first release (domain, sequence number, index), which began with a
-// domain id's zero high byte.
+// Format 1, used for a few hours while this was built, carried the text
+// on every entry; like the first release's 20-byte positions (domain,
+// sequence number, index), it is refused with a request for a new stream
+// (resuming one mid-transaction in format 2 would journal part of the
+// transaction twice). The format byte sorts format 2 after both.
 const (
 	positionFormat = 2
 	positionHeader = 17
@@ -224,7 +225,7 @@ func FramePosition(ordinal, index uint64, resumeAfter string) []byte {
 
 // positionIndex returns a position's index field.
 func positionIndex(p []byte) (uint64, error) {
-	if len(p) < positionHeader || p[0] != positionFormat && p[0] != 1 {
+	if len(p) < positionHeader || p[0] != positionFormat {
 		return 0, errPositionFormat(p)
 	}
 	return binary.BigEndian.Uint64(p[9:17]), nil
@@ -234,13 +235,10 @@ func positionIndex(p []byte) (uint64, error) {
 // and whether it carries one. A schema entry's position (the entry before
 // it plus one byte) says the same as that entry's, so that byte is dropped.
 func resumeGTID(p []byte) (text string, ok bool, err error) {
-	if len(p) < positionHeader || p[0] != positionFormat && p[0] != 1 {
+	if len(p) < positionHeader || p[0] != positionFormat {
 		return "", false, errPositionFormat(p)
 	}
 	rest := string(p[positionHeader:])
-	if p[0] == 1 { // format 1: always text
-		return strings.TrimSuffix(rest, string(rune(capture.SchemaPositionMark))), true, nil
-	}
 	if rest == "" || rest == string(rune(capture.SchemaPositionMark)) {
 		return "", false, nil
 	}
@@ -254,8 +252,8 @@ func errPositionFormat(p []byte) error {
 	if len(p) > 0 && p[0] > positionFormat && p[0] != 0 {
 		return fmt.Errorf("position format %d is newer than this Cairn (format %d): upgrade cairnd", p[0], positionFormat)
 	}
-	if len(p) == 20 || len(p) > 20 && p[0] == 0 {
-		return fmt.Errorf("the stream was written by an earlier Cairn (20-byte MariaDB positions); capture it into a new stream")
+	if len(p) == 20 || len(p) > 20 && p[0] == 0 || len(p) >= positionHeader && p[0] == 1 {
+		return fmt.Errorf("the stream was written by an earlier Cairn (MariaDB position format %d); capture it into a new stream", min(p[0], 1))
 	}
 	return fmt.Errorf("not a MariaDB/MySQL position of format %d (%d bytes)", positionFormat, len(p))
 }

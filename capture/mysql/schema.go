@@ -132,11 +132,10 @@ func shapeSignature(db, table string, cols []ColumnInfo, pk []int) string {
 	return string(b)
 }
 
-// ensureSchema emits a schema entry for table when ts is not its latest
-// recorded schema. prev is the position of the entry emitted just before;
-// e carries the transaction's TxID and commit time.
-func (s *Source) ensureSchema(ctx context.Context, table string, ts *capture.TableSchema, prev []byte, e journal.Entry) error {
-	return s.schemas.Ensure(ctx, table, ts, prev, e, s.emit, func(reason string) {
+// ensureSchema emits a schema entry at pos for table when ts is not its
+// latest recorded schema; e carries the transaction's TxID and commit time.
+func (s *Source) ensureSchema(ctx context.Context, table string, ts *capture.TableSchema, pos []byte, e journal.Entry) error {
+	return s.schemas.Ensure(ctx, table, ts, pos, e, s.emit, func(reason string) {
 		s.incompatible.Add(1)
 		s.log.Warn("incompatible schema version recorded", "subject", ts.Subject, "fingerprint", ts.FP.String(), "reason", reason)
 	})

@@ -357,6 +357,11 @@ func (s *Source) snapshotQuery(ctx context.Context, p *snapshotPlan, table strin
 		var fp []byte
 		if sch != nil {
 			if s.schemas.Needs(table, sch) {
+				// A snapshot schema entry takes a row counter slot of its
+				// own, so a table that changed while a crashed snapshot was
+				// down gets its new schema entry above the journal's
+				// high-water position, not on top of the old one.
+				p.counter++
 				if err := s.ensureSchema(ctx, table, sch, p.position(), journal.Entry{}); err != nil {
 					return n, nil, err
 				}

@@ -215,17 +215,28 @@ func (s *Source) resumeState(ctx context.Context, resume capture.Resume) (string
 		return "", capture.Permanent(fmt.Errorf("the journal's last position has no resume GTID and the journal cannot be read back"))
 	}
 	last := resume.Last
+	const page = 256 // records per read: a read-back holds one page of rows at a time
 	if last.Kind == journal.KindSnapshotRead || last.Kind == journal.KindSchema && last.TxID == "" {
-		recs, err := resume.Read(ctx, 1, 1)
-		if err != nil || len(recs) != 1 {
-			return "", fmt.Errorf("read the first entry of the stream for the snapshot's GTID: %v", err)
+		// The snapshot's first entry is the stream's first captured one
+		// (app events appended through the API may come before it).
+		for from := uint64(1); from <= last.Seq; {
+			recs, err := resume.Read(ctx, from, page)
+			if err != nil || len(recs) == 0 {
+				return "", fmt.Errorf("read the snapshot's first entry for its GTID: %v", err)
+			}
+			for i := range recs {
+				if len(recs[i].SourcePosition) == 0 {
+					continue
+				}
+				if text, ok, err := resumeGTID(recs[i].SourcePosition); err == nil && ok {
+					return text, nil
+				}
+				return "", capture.Permanent(fmt.Errorf("%w: the snapshot's first entry (seq %d) carries no GTID", journal.ErrCorrupt, recs[i].Seq))
+			}
+			from = recs[len(recs)-1].Seq + 1
 		}
-		if text, ok, err := resumeGTID(recs[0].SourcePosition); err == nil && ok {
-			return text, nil
-		}
-		return "", capture.Permanent(fmt.Errorf("%w: the stream's first entry carries no snapshot GTID", journal.ErrCorrupt))
+		return "", capture.Permanent(fmt.Errorf("%w: no captured entry before seq %d", journal.ErrCorrupt, last.Seq))
 	}
-	const page = 4096
 	for hi := last.Seq; hi >= 1; {
 		from := uint64(1)
 		if hi > page {

@@ -164,7 +164,7 @@ func (s *Source) change(ctx context.Context, table string, sch *capture.TableSch
 			if s.tx.index == 0 { // right after tx_begin
 				prev = FramePosition(s.tx.ordinal, 0, s.stateText)
 			}
-			if err := s.ensureSchema(ctx, table, sch, prev, journal.Entry{TxID: s.tx.text, CommitTime: s.tx.commitTime}); err != nil {
+			if err := s.ensureSchema(ctx, table, sch, capture.SchemaPosition(prev), journal.Entry{TxID: s.tx.text, CommitTime: s.tx.commitTime}); err != nil {
 				return err
 			}
 		}

@@ -116,22 +116,94 @@ func TestSnapshotResumesFromEveryEntry(t *testing.T) {
 	want := waitEntries(t, clean, "every", 8) // two schema entries, six rows
 	clean.Stop(t)
 	for k := 1; k < len(want); k++ {
-		r := capturetest.NewLoop(t, "every")
-		prefix := make([]journal.Entry, k)
-		for i := range prefix {
-			e := want[i].Entry
-			e.Stream, e.Seq, e.PrevHash, e.RecordedAt = "", 0, journal.Hash{}, time.Time{}
-			prefix[i] = e
-		}
-		if _, err := r.Store.Append(context.Background(), "every", prefix); err != nil {
-			t.Fatal(err)
-		}
+		r := journalPrefix(t, want, k, "every")
 		r.Start(t, newSource(t, cfg))
 		got := waitEntries(t, r, "every", len(want))
 		r.Stop(t)
 		if len(got) != len(want) || got[len(got)-1].Hash != want[len(want)-1].Hash {
 			t.Fatalf("resumed after entry %d (%s): %d entries, head differs from the clean run's %d", k, want[k-1].Kind, len(got), len(want))
 		}
+	}
+}
+
+// journalPrefix is a fresh journal holding the first k entries of want,
+// as a crash after the k-th append would leave it.
+func journalPrefix(t *testing.T, want []journal.Record, k int, stream string, extra ...journal.Entry) *capturetest.Loop {
+	t.Helper()
+	r := capturetest.NewLoop(t, stream)
+	prefix := make([]journal.Entry, 0, k+len(extra))
+	for i := range k {
+		e := want[i].Entry
+		e.Stream, e.Seq, e.PrevHash, e.RecordedAt = "", 0, journal.Hash{}, time.Time{}
+		prefix = append(prefix, e)
+	}
+	if _, err := r.Store.Append(context.Background(), stream, append(prefix, extra...)); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestSnapshotTableChangedWhileDown: a crash right after a table's
+// snapshot schema entry, then an ALTER of that table before capture comes
+// back: the copy goes on under a new schema entry, above the journal's
+// high-water position, and every row names a schema the journal holds.
+func TestSnapshotTableChangedWhileDown(t *testing.T) {
+	m := fixtures.SharedMariaDB(t)
+	db := openDB(t, m.DSN())
+	mustExec(t, db, `CREATE TABLE c1 (id INT PRIMARY KEY, v VARCHAR(5)); INSERT INTO c1 VALUES (1,'a'),(2,'b')`)
+	cfg := testConfig(m.DSN(), "changed")
+	cfg.Snapshot = "initial"
+	clean := startCapture(t, cfg)
+	want := waitEntries(t, clean, "changed", 3)
+	clean.Stop(t)
+	r := journalPrefix(t, want, 1, "changed") // only c1's schema entry is durable
+	mustExec(t, db, `ALTER TABLE c1 ADD COLUMN w INT DEFAULT 5`)
+	r.Start(t, newSource(t, cfg))
+	got := capturetest.MustRender(waitEntries(t, r, "changed", 4))
+	r.Stop(t)
+	var rows []string
+	schemas := 0
+	for _, g := range got {
+		switch g.Kind {
+		case journal.KindSchema:
+			schemas++
+		case journal.KindSnapshotRead:
+			rows = append(rows, string(g.After))
+		}
+	}
+	if schemas != 2 || strings.Join(rows, " ") != `{"id":1,"v":"a","w":5} {"id":2,"v":"b","w":5}` {
+		t.Fatalf("%d schema entries and rows %v, want 2 and both rows with w", schemas, rows)
+	}
+}
+
+// TestSnapshotResumeAroundAppEvents: app events appended through the API
+// before the snapshot's first entry and in the middle of it do not stop a
+// resumed snapshot, nor make it think the copy had finished.
+func TestSnapshotResumeAroundAppEvents(t *testing.T) {
+	m := fixtures.SharedMariaDB(t)
+	db := openDB(t, m.DSN())
+	mustExec(t, db, `CREATE TABLE a1 (id INT PRIMARY KEY); INSERT INTO a1 VALUES (1),(2),(3)`)
+	cfg := testConfig(m.DSN(), "apps")
+	cfg.Snapshot, cfg.SnapshotChunk = "initial", 1
+	app := func(n uint64) journal.Entry {
+		return journal.Entry{Kind: journal.KindAppEvent, ProducerID: "p", ProducerSeq: n, Payload: []byte("{}")}
+	}
+	clean := journalPrefix(t, nil, 0, "apps", app(1))
+	clean.Start(t, newSource(t, cfg))
+	want := waitEntries(t, clean, "apps", 5) // app event, schema, three rows
+	clean.Stop(t)
+	r := journalPrefix(t, want, 3, "apps", app(2)) // app event, schema, row 1, then another app event
+	r.Start(t, newSource(t, cfg))
+	got := waitEntries(t, r, "apps", 6)
+	r.Stop(t)
+	var ids []string
+	for _, g := range got {
+		if g.Kind == journal.KindSnapshotRead {
+			ids = append(ids, string(g.Key))
+		}
+	}
+	if strings.Join(ids, " ") != `{"id":1} {"id":2} {"id":3}` {
+		t.Fatalf("snapshot rows %v, want each of 1, 2, 3 once", ids)
 	}
 }
 

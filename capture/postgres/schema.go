@@ -257,7 +257,7 @@ func (s *Source) initSchemas(resume capture.Resume) error {
 // just before; txid and commit time are the transaction's.
 func (s *Source) ensureSchema(ctx context.Context, table string, ts *tableSchema, prev []byte, txid string, e journal.Entry) error {
 	e.TxID = txid
-	return s.schemas.Ensure(ctx, table, ts, prev, e, s.emit, func(reason string) {
+	return s.schemas.Ensure(ctx, table, ts, capture.SchemaPosition(prev), e, s.emit, func(reason string) {
 		s.incompatible.Add(1)
 		s.log.Warn("incompatible schema version recorded", "subject", ts.Subject, "fingerprint", ts.FP.String(), "reason", reason)
 	})
