@@ -93,6 +93,9 @@ type SchemaRecorder struct {
 	recorded map[string]schema.Fingerprint // table -> latest schema in the journal or emitted
 	codecs   map[schema.Fingerprint]*schema.Codec
 	resume   []byte
+	// journaled holds every schema entry of the journal by table + "\x00" +
+	// position, for telling a replay from a shape the journal lacks.
+	journaled map[string]schema.Fingerprint
 }
 
 // NewSchemaRecorder rebuilds the recorded state from the journal (the
@@ -113,6 +116,12 @@ func NewSchemaRecorder(modes SchemaModes, resume Resume) (*SchemaRecorder, error
 		for _, t := range slices.Sorted(maps.Keys(resume.Schemas)) {
 			history = append(history, resume.Schemas[t])
 		}
+	}
+	r.journaled = make(map[string]schema.Fingerprint, len(resume.SchemaHistory))
+	for _, e := range resume.SchemaHistory {
+		var fp schema.Fingerprint
+		copy(fp[:], e.SchemaFingerprint)
+		r.journaled[e.Table+"\x00"+string(e.SourcePosition)] = fp
 	}
 	for _, e := range history {
 		rg, err := schema.UnmarshalRegistration(e.Payload)
@@ -172,9 +181,12 @@ func (r *SchemaRecorder) Needs(table string, ts *TableSchema) bool { return r.re
 // compatible=false; reason is non-empty when this is such a version and
 // the journal did not hold it yet (the source counts and logs it).
 //
-// A due entry at or below the journal's high-water position cannot be
-// journaled (the append would drop it as a duplicate, and the rows after it
-// would name a schema the journal lacks): the table's shape as derived now
+// A due entry at or below the journal's high-water position is a replay
+// when the journal holds that very schema entry (same table, position and
+// fingerprint: the source resent from before the high-water); it is noted
+// recorded and not emitted again. Any other such entry cannot be journaled
+// (the append would drop it as a duplicate, and the rows after it would
+// name a schema the journal lacks): the table's shape as derived now
 // differs from what the journal recorded at that point, which happens when
 // it changed while capture was down and its shape is read from the live
 // catalog. That is a permanent error, never a silent skip.
@@ -183,6 +195,12 @@ func (r *SchemaRecorder) Due(table string, ts *TableSchema, pos []byte, e journa
 		return e, false, "", nil
 	}
 	if len(r.resume) > 0 && bytes.Compare(pos, r.resume) <= 0 {
+		// A replay of what the journal holds (a source resends from before
+		// the high-water): the schema entry is there already.
+		if fp, ok := r.journaled[table+"\x00"+string(pos)]; ok && fp == ts.FP {
+			r.recorded[table] = ts.FP
+			return e, false, "", nil
+		}
 		return e, false, "", Permanent(fmt.Errorf("table %s has a new shape (schema %s) at a source position the journal already holds: "+
 			"it changed while capture was stopped in a way the source does not replay; capture the table into a new stream", table, ts.FP.String()))
 	}

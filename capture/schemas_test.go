@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/cairnlog/cairn/journal"
@@ -63,5 +64,60 @@ func TestSchemaRecorderRestartKeepsTransitiveVerdicts(t *testing.T) {
 	again := record(restarted, versions[2], 3)
 	if again.Metadata["compatible"] != journaled[2].Metadata["compatible"] || string(again.Payload) != string(journaled[2].Payload) {
 		t.Fatalf("after a restart the third version is recorded %v, uninterrupted %v", again.Metadata, journaled[2].Metadata)
+	}
+}
+
+// TestSchemaRecorderReplayAndGuard: after a restart a source may resend
+// changes from before the journal's high-water; a schema entry it derives
+// again there is recognised as the journaled one (even an older version),
+// while a shape the journal does not hold at such a position is a
+// permanent error, and above the high-water it is simply due.
+func TestSchemaRecorderReplayAndGuard(t *testing.T) {
+	tbl := func(cols ...string) schema.Table {
+		t := schema.Table{Source: "src", Namespace: "public", Name: "t", Flavor: schema.Postgres, Key: []string{"id"}}
+		for _, c := range cols {
+			t.Columns = append(t.Columns, schema.Column{Name: c, Type: "int4", Nullable: c != "id"})
+		}
+		return t
+	}
+	first, err := NewSchemaRecorder(SchemaModes{Default: schema.Backward}, Resume{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var history []journal.Entry
+	for i, v := range []schema.Table{tbl("id"), tbl("id", "a")} {
+		ts, err := first.Compile(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, _, _, err := first.Due("public.t", ts, []byte{byte(10 * (i + 1))}, journal.Entry{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		first.Recorded("public.t", ts.FP)
+		history = append(history, e)
+	}
+	rec, err := NewSchemaRecorder(SchemaModes{Default: schema.Backward}, Resume{
+		Position: []byte{25}, SchemaHistory: history, Schemas: map[string]journal.Entry{"public.t": history[1]},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1, _ := rec.Compile(tbl("id"))
+	v2, _ := rec.Compile(tbl("id", "a"))
+	v3, _ := rec.Compile(tbl("id", "a", "b"))
+	for _, c := range []struct {
+		ts  *TableSchema
+		pos byte
+	}{{v1, 10}, {v2, 20}} {
+		if _, due, _, err := rec.Due("public.t", c.ts, []byte{c.pos}, journal.Entry{}); err != nil || due {
+			t.Fatalf("replayed schema entry at %d: due %v, %v", c.pos, due, err)
+		}
+	}
+	if _, _, _, err := rec.Due("public.t", v3, []byte{22}, journal.Entry{}); !errors.Is(err, ErrPermanent) {
+		t.Fatalf("a shape the journal lacks below the high-water: %v", err)
+	}
+	if _, due, _, err := rec.Due("public.t", v3, []byte{30}, journal.Entry{}); err != nil || !due {
+		t.Fatalf("a new shape above the high-water: due %v, %v", due, err)
 	}
 }
