@@ -173,3 +173,18 @@ func crashDuringAppends(t *testing.T, p *fixtures.Pulsar, s *Store, stream strin
 		}
 	}
 }
+
+// TestTransientTopicError: the broker's answers while it or its bookie is
+// still starting are retried; anything else is not.
+func TestTransientTopicError(t *testing.T) {
+	for msg, want := range map[string]bool{
+		"server error: PersistenceError: org.apache.bookkeeper.mledger.ManagedLedgerException: Not enough non-faulty bookies available": true,
+		"server error: ServiceNotReady: Namespace bundle is being unloaded":                                                             true,
+		"server error: TopicNotFound: Topic does not exist":                                                                             false,
+		"server error: AuthorizationError: not allowed":                                                                                 false,
+	} {
+		if got := transientTopicError(errors.New(msg)); got != want {
+			t.Errorf("%q: transient %v, want %v", msg, got, want)
+		}
+	}
+}

@@ -21,7 +21,7 @@ import (
 // against the indexed head: a checkpoint larger than the journal means
 // entries were lost from Pulsar.
 func (s *Store) loadCheckpoint(ctx context.Context, st *stream) error {
-	r, err := s.client.CreateReader(pulsar.ReaderOptions{
+	r, err := s.createReader(pulsar.ReaderOptions{
 		Topic: st.ckptTopic, StartMessageID: pulsar.LatestMessageID(), StartMessageIDInclusive: true,
 		BackoffPolicyFunc: s.backoff,
 	})

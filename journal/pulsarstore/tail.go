@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
@@ -39,7 +40,7 @@ func (s *Store) openReader(topic string, pos msgPos, inclusive bool) (pulsar.Rea
 	} else {
 		inclusive = false
 	}
-	r, err := s.client.CreateReader(pulsar.ReaderOptions{
+	r, err := s.createReader(pulsar.ReaderOptions{
 		Topic:                   topic,
 		StartMessageID:          start,
 		StartMessageIDInclusive: inclusive,
@@ -50,6 +51,37 @@ func (s *Store) openReader(topic string, pos msgPos, inclusive bool) (pulsar.Rea
 		return nil, fmt.Errorf("%w: open a reader on %s at %s: %v", ErrBrokerUnreachable, topic, pos, err)
 	}
 	return r, nil
+}
+
+// createReader is CreateReader, retried for up to 30 s (backoff 250 ms to
+// 2 s) while the broker answers that it cannot serve the topic yet: right
+// after a broker or bookie restart, opening a topic's ledgers fails for a
+// moment with "Not enough non-faulty bookies available" or "not ready".
+// Other errors return at once.
+func (s *Store) createReader(opts pulsar.ReaderOptions) (pulsar.Reader, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	wait := 250 * time.Millisecond
+	for {
+		r, err := s.client.CreateReader(opts)
+		if err == nil || !transientTopicError(err) || time.Now().After(deadline) {
+			return r, err
+		}
+		s.log.Warn("the broker cannot serve the topic yet; retrying", "topic", opts.Topic, "err", err, "in", wait)
+		time.Sleep(wait)
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+// transientTopicError reports whether err is the broker's answer while it
+// (or its bookie) is still starting.
+func transientTopicError(err error) bool {
+	msg := err.Error()
+	for _, s := range []string{"Not enough non-faulty bookies", "ServiceNotReady", "ServiceUnitNotReady", "is not ready", "TooManyRequests"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // lastPosition asks the broker for the topic's last message (noPos if empty).
