@@ -181,28 +181,36 @@ func (r *SchemaRecorder) Needs(table string, ts *TableSchema) bool { return r.re
 // compatible=false; reason is non-empty when this is such a version and
 // the journal did not hold it yet (the source counts and logs it).
 //
-// A due entry at or below the journal's high-water position is a replay
-// when the journal holds that very schema entry (same table, position and
-// fingerprint: the source resent from before the high-water); it is noted
-// recorded and not emitted again. Any other such entry cannot be journaled
-// (the append would drop it as a duplicate, and the rows after it would
-// name a schema the journal lacks): the table's shape as derived now
-// differs from what the journal recorded at that point, which happens when
-// it changed while capture was down and its shape is read from the live
-// catalog. That is a permanent error, never a silent skip.
+// Positions at or below the journal's high-water are a source replaying
+// what the journal holds: below it nothing is emitted (the rows that follow
+// are skipped too); at it, the journal's entry must be this very schema
+// entry (same table and fingerprint), or the shape changed while capture
+// was down and the next row would name a schema the journal lacks: a
+// permanent error, never a silent skip.
 func (r *SchemaRecorder) Due(table string, ts *TableSchema, pos []byte, e journal.Entry) (entry journal.Entry, due bool, reason string, err error) {
 	if r.recorded[table] == ts.FP {
 		return e, false, "", nil
 	}
-	if len(r.resume) > 0 && bytes.Compare(pos, r.resume) <= 0 {
-		// A replay of what the journal holds (a source resends from before
-		// the high-water): the schema entry is there already.
-		if fp, ok := r.journaled[table+"\x00"+string(pos)]; ok && fp == ts.FP {
-			r.recorded[table] = ts.FP
+	if len(r.resume) > 0 {
+		switch c := bytes.Compare(pos, r.resume); {
+		case c < 0:
+			// A replay from before the high-water (PostgreSQL resends from
+			// its slot's confirmed LSN): the rows that follow are at or below
+			// it too and will be skipped, so nothing is emitted or recorded;
+			// the journal's latest schema stays what the first row past the
+			// high-water is checked against.
 			return e, false, "", nil
+		case c == 0:
+			// The high-water entry itself is this schema entry, unless the
+			// shape changed while capture was down: then the next row, past
+			// the high-water, would name a schema the journal lacks.
+			if fp, ok := r.journaled[table+"\x00"+string(pos)]; ok && fp == ts.FP {
+				r.recorded[table] = ts.FP
+				return e, false, "", nil
+			}
+			return e, false, "", Permanent(fmt.Errorf("table %s has a new shape (schema %s) at the journal's high-water source position, "+
+				"where the journal holds another: it changed while capture was stopped; capture the table into a new stream", table, ts.FP.String()))
 		}
-		return e, false, "", Permanent(fmt.Errorf("table %s has a new shape (schema %s) at a source position the journal already holds: "+
-			"it changed while capture was stopped in a way the source does not replay; capture the table into a new stream", table, ts.FP.String()))
 	}
 	payload, err := schema.MarshalRegistration(r.reg.Registration(ts.Subject, ts.Codec.Schema()))
 	if err != nil {

@@ -68,10 +68,9 @@ func TestSchemaRecorderRestartKeepsTransitiveVerdicts(t *testing.T) {
 }
 
 // TestSchemaRecorderReplayAndGuard: after a restart a source may resend
-// changes from before the journal's high-water; a schema entry it derives
-// again there is recognised as the journaled one (even an older version),
-// while a shape the journal does not hold at such a position is a
-// permanent error, and above the high-water it is simply due.
+// changes from before the journal's high-water; below it nothing is due,
+// whatever shape the replay derives; at it, only the journal's own entry
+// is accepted; above it, a shape other than the journal's latest is due.
 func TestSchemaRecorderReplayAndGuard(t *testing.T) {
 	tbl := func(cols ...string) schema.Table {
 		t := schema.Table{Source: "src", Namespace: "public", Name: "t", Flavor: schema.Postgres, Key: []string{"id"}}
@@ -98,7 +97,7 @@ func TestSchemaRecorderReplayAndGuard(t *testing.T) {
 		history = append(history, e)
 	}
 	rec, err := NewSchemaRecorder(SchemaModes{Default: schema.Backward}, Resume{
-		Position: []byte{25}, SchemaHistory: history, Schemas: map[string]journal.Entry{"public.t": history[1]},
+		Position: []byte{20}, SchemaHistory: history, Schemas: map[string]journal.Entry{"public.t": history[1]},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -109,15 +108,18 @@ func TestSchemaRecorderReplayAndGuard(t *testing.T) {
 	for _, c := range []struct {
 		ts  *TableSchema
 		pos byte
-	}{{v1, 10}, {v2, 20}} {
+	}{{v1, 10}, {v1, 15}, {v3, 15}, {v2, 20}} {
 		if _, due, _, err := rec.Due("public.t", c.ts, []byte{c.pos}, journal.Entry{}); err != nil || due {
-			t.Fatalf("replayed schema entry at %d: due %v, %v", c.pos, due, err)
+			t.Fatalf("replay at %d: due %v, %v", c.pos, due, err)
 		}
 	}
-	if _, _, _, err := rec.Due("public.t", v3, []byte{22}, journal.Entry{}); !errors.Is(err, ErrPermanent) {
-		t.Fatalf("a shape the journal lacks below the high-water: %v", err)
+	if _, _, _, err := rec.Due("public.t", v3, []byte{20}, journal.Entry{}); !errors.Is(err, ErrPermanent) {
+		t.Fatalf("another shape than the journal's at the high-water: %v", err)
 	}
 	if _, due, _, err := rec.Due("public.t", v3, []byte{30}, journal.Entry{}); err != nil || !due {
 		t.Fatalf("a new shape above the high-water: due %v, %v", due, err)
+	}
+	if _, due, _, err := rec.Due("public.t", v2, []byte{30}, journal.Entry{}); err != nil || due {
+		t.Fatalf("the journal's latest shape above the high-water: due %v, %v", due, err)
 	}
 }
