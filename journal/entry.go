@@ -170,3 +170,22 @@ func ValidateStreamName(name string) error {
 	}
 	return nil
 }
+
+// ValidateAppend checks what every Store requires of an entry appended to
+// stream, whatever its backend: no other stream named, a known kind and
+// op, a producer id of at most 1024 bytes. Stores add their own size limit.
+func ValidateAppend(stream string, e *Entry) error {
+	if e.Stream != "" && e.Stream != stream {
+		return fmt.Errorf("%w: entry names stream %q, appended to %q", ErrInvalidEntry, e.Stream, stream)
+	}
+	if !e.Kind.Valid() {
+		return fmt.Errorf("%w: unknown kind %d", ErrInvalidEntry, e.Kind)
+	}
+	if !e.Op.Valid() {
+		return fmt.Errorf("%w: unknown op %d", ErrInvalidEntry, e.Op)
+	}
+	if len(e.ProducerID) > 1024 {
+		return fmt.Errorf("%w: producer id is %d bytes (max 1024)", ErrInvalidEntry, len(e.ProducerID))
+	}
+	return nil
+}

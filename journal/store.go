@@ -1,6 +1,9 @@
 package journal
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // Store is the journal contract every backend implements (badgerstore,
 // pulsarstore). journaltest.RunConformance checks it.
@@ -40,4 +43,24 @@ type Store interface {
 	// VerifierKey is the public note key that verifies this store's checkpoints.
 	VerifierKey() string
 	Close() error
+}
+
+// ReadRange checks a Read request (from >= 1, limit > 0) against a stream
+// whose durable head is head, and returns the last seq to read; ok is
+// false when from is past the head (nothing to read).
+func ReadRange(from uint64, limit int, head uint64) (last uint64, ok bool, err error) {
+	if from == 0 {
+		return 0, false, fmt.Errorf("%w: seq starts at 1, got 0", ErrSeqOutOfRange)
+	}
+	if limit <= 0 {
+		return 0, false, fmt.Errorf("%w: limit %d must be positive", ErrSeqOutOfRange, limit)
+	}
+	if from > head {
+		return 0, false, nil
+	}
+	last = head
+	if uint64(limit) < last-from+1 {
+		last = from + uint64(limit) - 1
+	}
+	return last, true, nil
 }

@@ -44,17 +44,8 @@ func (s *Store) Append(ctx context.Context, stream string, entries []journal.Ent
 }
 
 func (s *Store) validateEntry(stream string, e *journal.Entry) error {
-	if e.Stream != "" && e.Stream != stream {
-		return fmt.Errorf("%w: entry names stream %q, appended to %q", journal.ErrInvalidEntry, e.Stream, stream)
-	}
-	if !e.Kind.Valid() {
-		return fmt.Errorf("%w: unknown kind %d", journal.ErrInvalidEntry, e.Kind)
-	}
-	if !e.Op.Valid() {
-		return fmt.Errorf("%w: unknown op %d", journal.ErrInvalidEntry, e.Op)
-	}
-	if len(e.ProducerID) > 1024 {
-		return fmt.Errorf("%w: producer id is %d bytes (max 1024)", journal.ErrInvalidEntry, len(e.ProducerID))
+	if err := journal.ValidateAppend(stream, e); err != nil {
+		return err
 	}
 	size := len(e.Payload) + len(e.Before) + len(e.After) + len(e.Key) + len(e.SourcePosition)
 	for k, v := range e.Metadata {

@@ -332,17 +332,8 @@ func (s *Store) Append(ctx context.Context, stream string, entries []journal.Ent
 }
 
 func (s *Store) validateEntry(stream string, e *journal.Entry) error {
-	if e.Stream != "" && e.Stream != stream {
-		return fmt.Errorf("%w: entry names stream %q, appended to %q", journal.ErrInvalidEntry, e.Stream, stream)
-	}
-	if !e.Kind.Valid() {
-		return fmt.Errorf("%w: unknown kind %d", journal.ErrInvalidEntry, e.Kind)
-	}
-	if !e.Op.Valid() {
-		return fmt.Errorf("%w: unknown op %d", journal.ErrInvalidEntry, e.Op)
-	}
-	if len(e.ProducerID) > 1024 {
-		return fmt.Errorf("%w: producer id is %d bytes (max 1024)", journal.ErrInvalidEntry, len(e.ProducerID))
+	if err := journal.ValidateAppend(stream, e); err != nil {
+		return err
 	}
 	if n := journal.EncodedSize(e); n > s.cfg.MaxEntryBytes {
 		return fmt.Errorf("%w: entry is %d bytes encoded, over the %d-byte limit (one entry is one Pulsar message)", journal.ErrInvalidEntry, n, s.cfg.MaxEntryBytes)

@@ -19,18 +19,9 @@ func (s *Store) Read(ctx context.Context, stream string, from uint64, limit int)
 	if err != nil {
 		return nil, err
 	}
-	if from == 0 {
-		return nil, fmt.Errorf("%w: seq starts at 1, got 0", journal.ErrSeqOutOfRange)
-	}
-	if limit <= 0 {
-		return nil, fmt.Errorf("%w: limit %d must be positive", journal.ErrSeqOutOfRange, limit)
-	}
-	if from > h.Seq {
-		return nil, nil
-	}
-	last := h.Seq
-	if uint64(limit) < last-from+1 {
-		last = from + uint64(limit) - 1
+	last, ok, err := journal.ReadRange(from, limit, h.Seq)
+	if !ok {
+		return nil, err
 	}
 	idx := make([]storedRec, 0, last-from+1)
 	if err := s.indexRange(st, from, last, func(_ uint64, r storedRec) error {
