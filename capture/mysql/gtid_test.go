@@ -200,3 +200,22 @@ func TestResumeStateReadsBack(t *testing.T) {
 		t.Errorf("no frame: %v", err)
 	}
 }
+
+// TestConfigStartGTID: start_gtid takes either flavour's GTID state and
+// names both forms when it is neither.
+func TestConfigStartGTID(t *testing.T) {
+	for _, ok := range []string{"", "beginning", "0-1-42", "0-1-42,1-1-7", "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-42"} {
+		c := DefaultConfig("s", "u@tcp(h:1)/d")
+		c.StartGTID = ok
+		if err := c.Validate(); err != nil {
+			t.Errorf("start_gtid %q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"now", "0-1-42,0-1-43", "3e11fa47:1-42"} {
+		c := DefaultConfig("s", "u@tcp(h:1)/d")
+		c.StartGTID = bad
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "neither a MariaDB GTID list") || !strings.Contains(err.Error(), "MySQL GTID set") {
+			t.Errorf("start_gtid %q: %v", bad, err)
+		}
+	}
+}
